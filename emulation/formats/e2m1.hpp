@@ -4,7 +4,7 @@
 // sign. No Inf, no NaN. Encoding is the PTX `cvt.rn.satfinite.e2m1x2.f32` rule that cuda_fp4.h's
 // __nv_cvt_float_to_fp4(x, __NV_E2M1, cudaRoundNearest) reproduces on the host:
 //   round to nearest, ties to even; |x| > 6 and +-Inf saturate to +-6; |x| <= 0.25 gives +-0 (the sign is
-//   kept, so -0.0 and small negatives give code 0x8); NaN gives 6 with the NaN's sign bit (0x7 or 0xF).
+//   kept, so -0.0 and small negatives give code 0x8); NaN of either sign gives +6 (code 0x7).
 // tests/conformance/exhaustive_formats_test checks all 2^32 fp32 inputs against cuda_fp4.h.
 #pragma once
 
@@ -37,10 +37,10 @@ SIXBIT_HD uint8_t e2m1_encode(float x) {
   const uint32_t u = f32_bits(x);
   const uint8_t sign = static_cast<uint8_t>((u >> 31) << 3);
   const float a = f32_from_bits(u & 0x7FFFFFFFu);
+  if (f32_is_nan(a)) return 0x7;  // cuda_fp4.h drops the NaN's sign
   uint8_t mag;
   // Thresholds are the midpoints between adjacent codes; each tie goes to the even code.
-  if (f32_is_nan(a)) mag = 7;
-  else if (a <= 0.25f) mag = 0;   // tie 0.25 -> 0 (even)
+  if (a <= 0.25f) mag = 0;   // tie 0.25 -> 0 (even)
   else if (a < 0.75f) mag = 1;    // tie 0.75 -> 1.0 (code 2)
   else if (a <= 1.25f) mag = 2;   // tie 1.25 -> 1.0
   else if (a < 1.75f) mag = 3;    // tie 1.75 -> 2.0

@@ -4,7 +4,8 @@
 // 0x7F / 0xFF are NaN; no Inf. Encoding follows cuda_fp8.h __nv_cvt_float_to_fp8(x, sat, __NV_E4M3), which
 // is also what PTX cvt.rn.satfinite.e4m3x2.f32 does:
 //   RNE; |x| <= 2^-10 gives +-0; above 448 + half an ulp (464) and +-Inf: satfinite -> +-448 (0x7E/0xFE),
-//   non-saturating -> NaN (0x7F with the input's sign bit); NaN -> 0x7F with the NaN's sign bit.
+//   non-saturating -> NaN (0x7F, or 0xFF for negative input); NaN of either sign -> 0x7F (cuda_fp8.h first
+//   canonicalises every NaN to 0x7FFFFFFF).
 // UE4M3 (NVFP4 block scales) is the same byte read as a non-negative value; the recipes only ever encode
 // non-negative scales, so ue4m3_encode is e4m3_encode(satfinite) with the sign bit cleared.
 #pragma once
@@ -36,7 +37,7 @@ SIXBIT_HD uint8_t e4m3_encode(float x, Saturation sat = Saturation::kSatFinite) 
   const uint32_t u = f32_bits(x);
   const uint8_t sign = static_cast<uint8_t>((u >> 31) << 7);
   const uint32_t a = u & 0x7FFFFFFFu;
-  if (a > 0x7F800000u) return static_cast<uint8_t>(sign | 0x7Fu);          // NaN
+  if (a > 0x7F800000u) return 0x7Fu;                                       // NaN, sign dropped
   if (a <= 0x3A800000u) return sign;                                       // |x| <= 2^-10 -> +-0
   if (a > 0x43E80000u)                                                     // |x| > 464 (or Inf)
     return static_cast<uint8_t>(sign | (sat == Saturation::kSatFinite ? 0x7Eu : 0x7Fu));
