@@ -11,16 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "emulation/quant/nvfp4_recipe.hpp"
+
 namespace sixbit::quant {
 
 inline constexpr int kNvfp4Block = 16;  // elements per UE4M3 scale
 
-enum class Nvfp4Recipe : uint8_t {
-  kTe,        // TransformerEngine (default)
-  kModelopt,  // NVIDIA ModelOpt NVFP4QTensor
-  kTorchao,   // torchao prototype nvfp4_quantize
-  kCutlass,   // CUTLASS host reference (gett.hpp)
-};
 std::string_view nvfp4_recipe_name(Nvfp4Recipe r);
 Nvfp4Recipe nvfp4_recipe_from_name(std::string_view name);  // throws sixbit::Error listing the valid names
 

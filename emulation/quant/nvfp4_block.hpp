@@ -1,0 +1,124 @@
+// sixbit/emulation/quant/nvfp4_block.hpp: the per-tensor and per-block arithmetic of every NVFP4 recipe, as
+// SIXBIT_HD functions on raw pointers. The CPU quantizer (nvfp4.cpp) and the CUDA kernels (cuda/) both call
+// exactly these, so the two agree to the bit by construction; tests/ then check each recipe against its library.
+//
+// Notation: amax = max |x| over the tensor, bamax = max |x| over a 16-element block, S = global encode scale,
+// s = block scale before its E4M3 cast, s8 = that scale after the cast read back as fp32, RN(.) = one fp32
+// rounding. Every line below is one fp32 operation in the written order (the library builds use -ffp-contract=off
+// on the host and --fmad=false on the device so no FMA fuses them). Sources, as read on 2026-11-24:
+//   te       TransformerEngine transformer_engine/common/cast/nvfp4/core_nvfp4.cuh:
+//            S = 2688/amax (1 if amax is 0 or the result is 0/non-finite), min(S, FLT_MAX); decode G = 1/S;
+//            s = min(bamax * (S * RN(1/6)), FLT_MAX), s8 = e4m3 satfinite RNE;
+//            multiplier m = min(1 / (s8 * G), FLT_MAX); code = cvt.rn.satfinite.e2m1(x * m).
+//   cutlass  CUTLASS tools/util/include/cutlass/util/reference/host/gett.hpp (the global scale is the caller's;
+//            sixbit supplies TE's S): s = bamax * (S * RN(1/6)), s8 = e4m3 satfinite; m = min(S * (1/s8), FLT_MAX).
+//   modelopt ModelOpt modelopt/torch/quantization/qtensor/nvfp4_tensor.py (NVFP4QTensor):
+//            G = amax / 2688 (weights_scaling_factor_2); s = bamax / (6 * G); s == 0 -> 1.0; clamp [2^-9, 448];
+//            s8 = e4m3 RNE; q = x / (s8 * G); code = _cast_fp4(q): RNE on |q| with sign = (q < 0), so an exact
+//            -0.0 (or a negative q that underflows to -0.0) gives code 0x0, not 0x8.
+//   torchao  torchao torchao/prototype/mx_formats/nvfp4_tensor.py (_nvfp4_quantize with per_tensor_scale):
+//            G = amax / 2688 (per_tensor_amax_to_scale); s = bamax / 6; t = s / G; clamp [2^-6, 448];
+//            s8 = e4m3 RNE; q = x / (G * s8); clamp [-6, 6]; code = RNE e2m1 with the sign kept (-0.0 -> 0x8).
+// Where a library is undefined or degenerate sixbit chooses and says so (docs/numerics.md): an all-zero tensor
+// under modelopt/torchao (G = 0 would give NaN scales) uses G = 1; NaN input is rejected by the tensor API.
+#pragma once
+
+#include <cfloat>
+
+#include "emulation/formats/e2m1.hpp"
+#include "emulation/formats/e4m3.hpp"
+#include "emulation/quant/nvfp4_recipe.hpp"
+
+namespace sixbit::quant {
+
+struct Nvfp4GlobalScales {
+  float encode;  // S: multiplies values up into the E4M3 block-scale range (informational for modelopt/torchao)
+  float decode;  // G: dequantized value = e2m1 * s8 * G
+};
+
+SIXBIT_HD float nvfp4_fminf(float a, float b) { return a < b ? a : b; }  // no NaN reaches here
+SIXBIT_HD float nvfp4_fmaxabs(float m, float x) {
+  const float a = fmt::f32_from_bits(fmt::f32_bits(x) & 0x7FFFFFFFu);
+  return a > m ? a : m;  // like fmaxf: a NaN element never becomes the max
+}
+
+// 6 * 448: the E2M1 max times the E4M3 max, exact in fp32.
+inline constexpr float kNvfp4GlobalRange = 2688.0f;
+
+SIXBIT_HD Nvfp4GlobalScales nvfp4_global_scales(Nvfp4Recipe recipe, float amax) {
+  Nvfp4GlobalScales g{1.0f, 1.0f};
+  if (recipe == Nvfp4Recipe::kTe || recipe == Nvfp4Recipe::kCutlass) {
+    float s = kNvfp4GlobalRange / amax;
+    s = nvfp4_fminf(s, FLT_MAX);
+    if (amax == 0.0f || s == 0.0f || !fmt::f32_is_finite(s)) s = 1.0f;
+    g.encode = s;
+    g.decode = 1.0f / s;
+  } else {  // modelopt, torchao: the decode scale is primary
+    float d = amax / kNvfp4GlobalRange;
+    if (d == 0.0f || !fmt::f32_is_finite(d)) d = 1.0f;  // sixbit's choice for an all-zero (or Inf) tensor
+    g.decode = d;
+    g.encode = kNvfp4GlobalRange / amax;
+    if (!fmt::f32_is_finite(g.encode) || g.encode == 0.0f) g.encode = 1.0f;
+  }
+  return g;
+}
+
+SIXBIT_HD float nvfp4_clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Quantize one block of 16 values: writes 8 packed bytes (element 2i low nibble) and one UE4M3 scale byte.
+SIXBIT_HD void nvfp4_quantize_block(Nvfp4Recipe recipe, const float* x, Nvfp4GlobalScales g, uint8_t* packed,
+                                    uint8_t* scale_out) {
+  float bamax = 0.0f;
+  for (int i = 0; i < 16; ++i) bamax = nvfp4_fmaxabs(bamax, x[i]);
+  uint8_t codes[16];
+  uint8_t sc;
+  switch (recipe) {
+    case Nvfp4Recipe::kTe:
+    case Nvfp4Recipe::kCutlass: {
+      const float rcp6 = 1.0f / 6.0f;  // RN(1/6), a compile-time constant in both libraries
+      const float s = nvfp4_fminf(bamax * (g.encode * rcp6), FLT_MAX);
+      sc = fmt::ue4m3_encode(s);
+      const float s8 = fmt::ue4m3_decode(sc);
+      float m;
+      if (recipe == Nvfp4Recipe::kTe) {
+        m = nvfp4_fminf(1.0f / (s8 * g.decode), FLT_MAX);  // s8 == 0 (zero block, underflow): 1/0 = inf -> FLT_MAX
+      } else {
+        m = nvfp4_fminf(g.encode * (1.0f / s8), FLT_MAX);
+      }
+      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(x[i] * m);
+      break;
+    }
+    case Nvfp4Recipe::kModelopt: {
+      float s = bamax / (6.0f * g.decode);
+      if (s == 0.0f) s = 1.0f;
+      s = nvfp4_clamp(s, 1.0f / 512.0f, 448.0f);  // [2^-9, 448]: no underflow to 0, no overflow to NaN
+      sc = fmt::ue4m3_encode(s);
+      const float denom = fmt::ue4m3_decode(sc) * g.decode;
+      for (int i = 0; i < 16; ++i) {
+        const float q = x[i] / denom;
+        codes[i] = (q == 0.0f) ? uint8_t{0} : fmt::e2m1_encode(q);  // sign = (q < 0): -0.0 -> 0x0
+      }
+      break;
+    }
+    case Nvfp4Recipe::kTorchao:
+    default: {
+      const float s = bamax / 6.0f;
+      const float t = nvfp4_clamp(s / g.decode, 1.0f / 64.0f, 448.0f);  // [E4M3 tiny = 2^-6, 448]
+      sc = fmt::ue4m3_encode(t);
+      const float total = g.decode * fmt::ue4m3_decode(sc);
+      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(nvfp4_clamp(x[i] / total, -6.0f, 6.0f));
+      break;
+    }
+  }
+  for (int i = 0; i < 8; ++i) packed[i] = fmt::e2m1_pack(codes[2 * i], codes[2 * i + 1]);
+  *scale_out = sc;
+}
+
+// Byte offset of scale (r, c) in the 128x4 blocked layout of cuBLASLt / CUTLASS (scale_cols before padding).
+// TE cast/nvfp4/swizzle.cuh, CUTLASS detail/sm100_blockscaled_layout.hpp and torchao to_blocked agree.
+SIXBIT_HD int64_t nvfp4_blocked_offset(int64_t r, int64_t c, int64_t scale_cols) {
+  const int64_t padded_cols = (scale_cols + 3) / 4 * 4;
+  return ((r / 128) * (padded_cols / 4) + c / 4) * 512 + (r % 32) * 16 + ((r % 128) / 32) * 4 + (c % 4);
+}
+
+}  // namespace sixbit::quant
