@@ -1,15 +1,17 @@
-// The quantized GEMMs of qgemm.hpp on the CPU. Structure: operands are first unpacked once into int8 "half
-// units" (E2M1 codes x2, or INT8 codes as they are), then each output is computed by the exact definition with
-// loops shaped for the compiler's vectorizer (16-element integer dots). OpenMP parallelises over rows of the
-// output only; each output's k order is fixed, so any thread count gives identical bits.
+// The quantized GEMMs of qgemm.hpp on the CPU. Operands are unpacked once into int8 "half units" (E2M1 codes x2,
+// or INT8 codes as they are) and packed as int16 pairs; qgemm_tiles.hpp then computes 4 rows x 16 outputs at a
+// time with the exact per-output arithmetic of the definition. OpenMP parallelises over output tiles only; each
+// output's k order is fixed, so any thread count gives identical bits.
 #include "emulation/gemm/qgemm.hpp"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "common/check.hpp"
 #include "emulation/gemm/qgemm_scalar.hpp"
+#include "emulation/gemm/qgemm_tiles.hpp"
 
 namespace sixbit::gemm {
 
@@ -39,102 +41,88 @@ std::vector<int8_t> unpack_half_units(const quant::Nvfp4Tensor& t) {
   return out;
 }
 
-// Exact int32 dot of length k (k % 16 == 0); int16 products summed in int32, vectorized by the compiler.
-inline int32_t dot_i8(const int8_t* a, const int8_t* w, int64_t k) {
-  int32_t acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < k; ++i) acc += static_cast<int16_t>(a[i]) * static_cast<int16_t>(w[i]);
-  return acc;
-}
-
-// Dot products of one 16-element block: integer, exact.
-inline int32_t dot16_i8(const int8_t* a, const int8_t* w) {
-  int32_t acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int i = 0; i < 16; ++i) acc += static_cast<int16_t>(a[i]) * static_cast<int16_t>(w[i]);
-  return acc;
-}
-
 float int8_row_scale(const quant::Int8Tensor& t, int64_t r) {
   return t.granularity == quant::Int8Granularity::kPerRow ? t.scales[static_cast<size_t>(r)] : t.scales[0];
 }
 
-constexpr int64_t kTileN = 64;  // outputs per tile: W rows reused from L1/L2 across the rows of A in a thread
+std::vector<float> decode_scales(const std::vector<uint8_t>& ue4m3) {
+  std::vector<float> out(ue4m3.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = fmt::ue4m3_decode(ue4m3[i]);
+  return out;
+}
+
+// Runs `tile_fn(m0, rows, t, out)` over every (4-row group, 16-output tile) and hands each finished value to
+// `store(m, n, value)`. Parallel over tiles of W (each thread keeps its W tile in cache while it walks M).
+template <typename Value, typename TileFn, typename Store>
+void for_each_tile(int64_t M, int64_t N, TileFn tile_fn, Store store) {
+  const int64_t tiles = (N + detail::kLanes - 1) / detail::kLanes;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t t = 0; t < tiles; ++t) {
+    Value out[detail::kRows][detail::kLanes];
+    for (int64_t m0 = 0; m0 < M; m0 += detail::kRows) {
+      const int64_t rows = std::min<int64_t>(detail::kRows, M - m0);
+      tile_fn(m0, rows, t, out);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t l = 0; l < detail::kLanes && t * detail::kLanes + l < N; ++l) store(m0 + r, t * detail::kLanes + l, out[r][l]);
+    }
+  }
+}
 
 }  // namespace
 
 void gemm_w8a8_int32(const quant::Int8Tensor& a, const quant::Int8Tensor& w, int32_t* acc) {
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W8A8");
   const int64_t M = a.rows, N = w.rows, K = a.cols;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) acc[m * N + n] = dot_i8(a.codes.data() + m * K, w.codes.data() + n * K, K);
+  const auto ap = detail::pack_activation_pairs(a.codes.data(), M, K), wp = detail::pack_weight_pairs(w.codes.data(), N, K);
+  for_each_tile<int32_t>(
+      M, N, [&](int64_t m0, int64_t rows, int64_t t, int32_t (*out)[detail::kLanes]) { detail::int_dot_tile(ap.data(), wp.data(), K, m0, rows, t, out); },
+      [&](int64_t m, int64_t n, int32_t v) { acc[m * N + n] = v; });
 }
 
 void gemm_w8a8(const quant::Int8Tensor& a, const quant::Int8Tensor& w, const float* bias, float* y) {
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W8A8");
   const int64_t M = a.rows, N = w.rows, K = a.cols;
-#pragma omp parallel for schedule(dynamic, 1) collapse(2)
-  for (int64_t n0 = 0; n0 < N; n0 += kTileN)
-    for (int64_t m = 0; m < M; ++m) {
-      const float sa = int8_row_scale(a, m);
-      for (int64_t n = n0; n < std::min(N, n0 + kTileN); ++n) {
-        const int32_t acc = dot_i8(a.codes.data() + m * K, w.codes.data() + n * K, K);
-        float v = w8a8_epilogue(acc, sa, int8_row_scale(w, n));
+  const auto ap = detail::pack_activation_pairs(a.codes.data(), M, K), wp = detail::pack_weight_pairs(w.codes.data(), N, K);
+  for_each_tile<int32_t>(
+      M, N, [&](int64_t m0, int64_t rows, int64_t t, int32_t (*out)[detail::kLanes]) { detail::int_dot_tile(ap.data(), wp.data(), K, m0, rows, t, out); },
+      [&](int64_t m, int64_t n, int32_t acc) {
+        float v = w8a8_epilogue(acc, int8_row_scale(a, m), int8_row_scale(w, n));
         if (bias) v = v + bias[n];
         y[m * N + n] = v;
-      }
-    }
+      });
 }
 
 void gemm_w4a4(const quant::Nvfp4Tensor& a, const quant::Nvfp4Tensor& w, const float* bias, float* y) {
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W4A4");
-  const int64_t M = a.rows, N = w.rows, K = a.cols, KB = K / 16;
+  const int64_t M = a.rows, N = w.rows, K = a.cols;
   const std::vector<int8_t> ah = unpack_half_units(a), wh = unpack_half_units(w);
-  // Scale products are exact in fp32; decode them once per block instead of once per output.
-  std::vector<float> sa(a.scales.size()), sw(w.scales.size());
-  for (size_t i = 0; i < sa.size(); ++i) sa[i] = fmt::ue4m3_decode(a.scales[i]);
-  for (size_t i = 0; i < sw.size(); ++i) sw[i] = fmt::ue4m3_decode(w.scales[i]);
+  const auto ap = detail::pack_activation_pairs(ah.data(), M, K), wp = detail::pack_weight_pairs(wh.data(), N, K);
+  // Block scales decoded once (exact); their products are formed per block inside the kernel, as defined.
+  const std::vector<float> sa = decode_scales(a.scales), sw = detail::pack_weight_block_scales(decode_scales(w.scales).data(), N, K / 16);
   const float alpha = w4a4_alpha(a.global_decode, w.global_decode);
-#pragma omp parallel for schedule(dynamic, 1) collapse(2)
-  for (int64_t n0 = 0; n0 < N; n0 += kTileN)
-    for (int64_t m = 0; m < M; ++m) {
-      const int8_t* arow = ah.data() + m * K;
-      for (int64_t n = n0; n < std::min(N, n0 + kTileN); ++n) {
-        const int8_t* wrow = wh.data() + n * K;
-        float acc = 0.0f;
-        for (int64_t j = 0; j < KB; ++j) {
-          const int32_t p = dot16_i8(arow + 16 * j, wrow + 16 * j);
-          acc = acc + static_cast<float>(p) * (sa[static_cast<size_t>(m * KB + j)] * sw[static_cast<size_t>(n * KB + j)]);
-        }
+  for_each_tile<float>(
+      M, N, [&](int64_t m0, int64_t rows, int64_t t, float (*out)[detail::kLanes]) { detail::block_dot_tile(ap.data(), wp.data(), sa.data(), sw.data(), K, m0, rows, t, out); },
+      [&](int64_t m, int64_t n, float acc) {
         float v = w4a4_epilogue(acc, alpha);
         if (bias) v = v + bias[n];
         y[m * N + n] = v;
-      }
-    }
+      });
 }
 
 void gemm_w4a8(const quant::Int8Tensor& a, const quant::Nvfp4Tensor& w, const float* bias, float* y) {
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W4A8");
-  const int64_t M = a.rows, N = w.rows, K = a.cols, KB = K / 16;
+  const int64_t M = a.rows, N = w.rows, K = a.cols;
   const std::vector<int8_t> wh = unpack_half_units(w);
-  std::vector<float> sw(w.scales.size());
-  for (size_t i = 0; i < sw.size(); ++i) sw[i] = fmt::ue4m3_decode(w.scales[i]);
+  const auto ap = detail::pack_activation_pairs(a.codes.data(), M, K), wp = detail::pack_weight_pairs(wh.data(), N, K);
+  const std::vector<float> sw = detail::pack_weight_block_scales(decode_scales(w.scales).data(), N, K / 16);
   const float alpha = w4a8_alpha(w.global_decode);
-#pragma omp parallel for schedule(dynamic, 1) collapse(2)
-  for (int64_t n0 = 0; n0 < N; n0 += kTileN)
-    for (int64_t m = 0; m < M; ++m) {
-      const int8_t* arow = a.codes.data() + m * K;
-      const float sa = int8_row_scale(a, m);
-      for (int64_t n = n0; n < std::min(N, n0 + kTileN); ++n) {
-        const int8_t* wrow = wh.data() + n * K;
-        float acc = 0.0f;
-        for (int64_t j = 0; j < KB; ++j) acc = acc + static_cast<float>(dot16_i8(arow + 16 * j, wrow + 16 * j)) * sw[static_cast<size_t>(n * KB + j)];
-        float v = w4a8_epilogue(acc, sa, alpha);
+  for_each_tile<float>(
+      M, N, [&](int64_t m0, int64_t rows, int64_t t, float (*out)[detail::kLanes]) { detail::block_dot_tile(ap.data(), wp.data(), nullptr, sw.data(), K, m0, rows, t, out); },
+      [&](int64_t m, int64_t n, float acc) {
+        float v = w4a8_epilogue(acc, int8_row_scale(a, m), alpha);
         if (bias) v = v + bias[n];
         y[m * N + n] = v;
-      }
-    }
+      });
 }
 
 }  // namespace sixbit::gemm
