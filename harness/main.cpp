@@ -1,3 +1,56 @@
-// sixbit: the command. Subcommands are registered in harness/commands.cpp.
+// sixbit: the command. `sixbit --help` lists the subcommands; `sixbit CMD --help` explains one.
+// Exit codes: 0 success, 1 an error in the input or the run (message on stderr), 2 a usage error.
 #include <cstdio>
-int main() { std::puts("sixbit: placeholder"); return 0; }
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "harness/cli/args.hpp"
+
+namespace {
+using sixbit::cli::Command;
+const Command kCommands[] = {
+    {"run", "the main job: quantized inference on the embedded default and a report", sixbit::cli::kRunUsage, sixbit::cli::cmd_run},
+    {"quantize", "quantize a tensor file (safetensors or .npy) to NVFP4 or INT8 safetensors", sixbit::cli::kQuantizeUsage, sixbit::cli::cmd_quantize},
+    {"inspect", "per-tensor quantization error, bits and bytes of a tensor file", sixbit::cli::kInspectUsage, sixbit::cli::cmd_inspect},
+};
+
+void print_help(FILE* out) {
+  std::fprintf(out, "usage: sixbit COMMAND [options]   (sixbit COMMAND --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    for (const auto& a : rest)
+      if (a == "--help" || a == "-h") {
+        std::fputs(c.usage, stdout);
+        return 0;
+      }
+    try {
+      return c.run(rest);
+    } catch (const sixbit::cli::UsageError& e) {
+      std::fprintf(stderr, "sixbit %s: %s\n\n%s", c.name, e.what(), c.usage);
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sixbit %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "sixbit: unknown command '%s'\n\n", name.c_str());
+  print_help(stderr);
+  return 2;
+}
