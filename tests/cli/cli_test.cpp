@@ -1,0 +1,136 @@
+// The `sixbit` command end to end: exit codes and messages for bad input, --help, quantize -> inspect, refusal
+// to overwrite, and identical output from two identical runs. Runs the built binary in a temp directory.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "reference/io/tensor_file.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using sixbit::io::OwnedTensor;
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result sixbit(const std::string& args) {
+  const std::string cmd = std::string(SIXBIT_BINARY_DIR) + "/sixbit " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, {}};
+  if (!p) return r;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sixbit_cli_test_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string tensor_file(const std::string& name, int64_t rows, int64_t cols, float fill_nan_every = 0) {
+    std::vector<float> v(static_cast<size_t>(rows * cols));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * static_cast<float>(i)) * (i % 97 == 0 ? 30.0f : 1.0f);
+    if (fill_nan_every > 0)
+      for (size_t i = 0; i < v.size(); i += static_cast<size_t>(fill_nan_every)) v[i] = NAN;
+    sixbit::io::write_safetensors(path(name), {sixbit::io::make_f32_tensor("blocks.0.w", {rows, cols}, v.data())}, {}, true);
+    return path(name);
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, HelpAndUsageErrors) {
+  EXPECT_EQ(sixbit("--help").code, 0);
+  for (const char* c : {"run", "quantize", "inspect"}) {
+    const Result r = sixbit(std::string(c) + " --help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_NE(r.out.find("usage: sixbit"), std::string::npos) << c;
+  }
+  EXPECT_EQ(sixbit("").code, 2);
+  EXPECT_EQ(sixbit("frobnicate").code, 2);
+  const Result r = sixbit("run --no-such-flag");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown option --no-such-flag"), std::string::npos) << r.out;
+  EXPECT_EQ(sixbit("run --tokens abc").code, 2);
+  EXPECT_EQ(sixbit("quantize onlyone").code, 2);
+}
+
+TEST_F(Cli, QuantizeThenInspectAndNeverOverwrite) {
+  const std::string in = tensor_file("w.safetensors", 8, 64), out = path("q.safetensors");
+  Result r = sixbit("quantize " + in + " " + out + " --recipe torchao --layout 128x4");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto f = sixbit::io::SafetensorsFile::open(out);
+  EXPECT_EQ(f.get("blocks.0.w.codes").shape, (std::vector<int64_t>{8, 32}));
+  EXPECT_EQ(f.get("blocks.0.w.scales").nbytes, 128u * 4u) << "128x4 layout pads 8 rows x 4 scales to 128 x 4";
+  EXPECT_NE(f.metadata().at("blocks.0.w").find("\"torchao\""), std::string::npos);
+  r = sixbit("inspect " + out);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("torchao"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("128x4"), std::string::npos) << r.out;
+  // Row layout: 256 code bytes + 32 scale bytes + 8 global-scale bytes for 512 elements = 4.625 bits each.
+  ASSERT_EQ(sixbit("quantize " + in + " " + path("row.safetensors")).code, 0);
+  r = sixbit("inspect " + path("row.safetensors") + " --json");
+  EXPECT_NE(r.out.find("\"bits_per_element\": 4.625"), std::string::npos) << r.out;
+  r = sixbit("quantize " + in + " " + out);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("refusing to overwrite"), std::string::npos) << r.out;
+  EXPECT_EQ(sixbit("quantize " + in + " " + out + " --overwrite --format int8").code, 0);
+  r = sixbit("inspect " + in + " --json");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("\"sqnr_db\""), std::string::npos);
+}
+
+TEST_F(Cli, BadInputGetsClearErrors) {
+  const std::string odd = tensor_file("odd.safetensors", 4, 24);
+  Result r = sixbit("quantize " + odd + " " + path("o.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("not a multiple of 16"), std::string::npos) << r.out;
+  EXPECT_EQ(sixbit("quantize " + odd + " " + path("o.safetensors") + " --pad").code, 0);
+
+  r = sixbit("quantize " + tensor_file("nan.safetensors", 4, 32, 5) + " " + path("n.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("NaN"), std::string::npos) << r.out;
+  r = sixbit("quantize " + tensor_file("allnan.safetensors", 2, 16, 1) + " " + path("n.safetensors"));
+  EXPECT_NE(r.out.find("all NaN"), std::string::npos) << r.out;
+
+  {
+    std::ofstream t(path("trunc.safetensors"), std::ios::binary);
+    t.write("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13);
+  }
+  r = sixbit("inspect " + path("trunc.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("past the end"), std::string::npos) << r.out;
+  r = sixbit("quantize " + tensor_file("w.safetensors", 2, 16) + " " + path("x.safetensors") + " --recipe fp4");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("unknown NVFP4 recipe"), std::string::npos) << r.out;
+  r = sixbit("run --dim 20");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("multiple of 16"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, RunIsDeterministicAndReports) {
+  const Result a = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
+  ASSERT_EQ(a.code, 0) << a.out;
+  const Result b = sixbit("run --tokens 64 --dim 256 --out-dim 128");
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out.find("W4A4"), std::string::npos);
+  EXPECT_TRUE(fs::exists(path("r.json")));
+  const Result c = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
+  EXPECT_EQ(c.code, 1) << "the JSON report is never overwritten";
+}
+
+}  // namespace
