@@ -1,5 +1,5 @@
 // The quantized GEMMs of qgemm.hpp on the CPU. Operands are unpacked once into int8 "half units" (E2M1 codes x2,
-// or INT8 codes as they are) and packed as int16 pairs; qgemm_tiles.hpp then computes 4 rows x 16 outputs at a
+// or INT8 codes as they are) and packed as int16 pairs; qgemm_tiles.hpp then computes 8 rows x 16 outputs at a
 // time with the exact per-output arithmetic of the definition. OpenMP parallelises over output tiles only; each
 // output's k order is fixed, so any thread count gives identical bits.
 #include "emulation/gemm/qgemm.hpp"

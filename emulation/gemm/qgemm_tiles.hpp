@@ -1,5 +1,5 @@
 // sixbit/emulation/gemm/qgemm_tiles.hpp (internal to qgemm.cpp): the vectorized inner kernel shared by the three
-// quantized GEMMs. Lanes are 16 consecutive outputs n; 4 rows m share each weight load. Weights are packed once
+// quantized GEMMs. Lanes are 16 consecutive outputs n; 8 rows m share each weight load. Weights are packed once
 // per call as int16 pairs (k, k+1) per lane, so one multiply-add instruction (vpdpwssd / vpmaddwd) does 32 exact
 // integer products. Per output the arithmetic is exactly the scalar definition in qgemm.hpp: integer sums per
 // 16-element block (or over all of K for W8A8), then one fp32 multiply and one fp32 add per block in increasing
@@ -17,7 +17,7 @@
 namespace sixbit::gemm::detail {
 
 inline constexpr int64_t kLanes = 16;  // outputs per vector
-inline constexpr int64_t kRows = 4;    // rows of A per weight load
+inline constexpr int64_t kRows = 8;    // rows of A per weight load (8 accumulators + 8 partial sums fit the 32 zmm registers)
 
 // Weights [N, K] as int16 pairs: packed[((t * K/2) + q) * 16 + l] = w[16t + l][2q] | w[16t + l][2q+1] << 16.
 // Rows past N are zero (their outputs are never stored).
