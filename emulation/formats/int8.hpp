@@ -37,4 +37,16 @@ SIXBIT_HD int8_t int8_encode(float x, float inv_scale) {
 
 SIXBIT_HD float int8_decode(int8_t q, float scale) { return static_cast<float>(q) * scale; }
 
+// The symmetric scale rule shared by every INT8 quantizer, host and device: amax <= 2^-24 counts as zero
+// (ModelOpt's rule: no division by a denormal), giving scale 0 and all-zero codes; otherwise the dequant scale
+// is RN(amax / 127) and the codec multiplies by RN(127 / amax).
+struct Int8Scale {
+  float scale;      // dequant factor
+  float inv_scale;  // what int8_encode multiplies by
+};
+SIXBIT_HD Int8Scale int8_scale_from_amax(float amax) {
+  if (!(amax > 5.9604645e-08f)) return {0.0f, 0.0f};  // 2^-24
+  return {amax / 127.0f, 127.0f / amax};
+}
+
 }  // namespace sixbit::fmt

@@ -12,18 +12,8 @@
 namespace sixbit::quant {
 
 namespace {
-// ModelOpt treats amax <= 2^-24 as zero (scale 0, all-zero codes) to avoid dividing by a denormal.
-constexpr float kInt8MinAmax = 5.9604645e-08f;  // 2^-24
-
-struct Int8Scale {
-  float scale;      // dequant factor amax/127
-  float inv_scale;  // 127/amax, the multiplier the codec rounds with
-};
-
-Int8Scale int8_scale_from_amax(float amax) {
-  if (amax <= kInt8MinAmax) return {0.0f, 0.0f};
-  return {amax / 127.0f, 127.0f / amax};
-}
+using fmt::int8_scale_from_amax;
+using fmt::Int8Scale;
 
 float row_amax(const float* x, int64_t n) {
   float m = 0.0f;

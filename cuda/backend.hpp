@@ -1,0 +1,49 @@
+// sixbit/cuda/backend.hpp: the CUDA path's host API (device pointers in, device pointers out, one stream).
+// The DiT runtime calls these; tests/gpu compares every one with the CPU emulator. Kernels live in the .cuh
+// headers beside this file; the .cu files are thin launchers that check every launch.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "emulation/quant/nvfp4.hpp"
+
+namespace sixbit::cuda {
+
+// True when a CUDA device can be used; otherwise `why` says what is missing (no driver, no device, ...).
+bool device_available(std::string* why);
+
+// ---- quantization (cuda/quantize.cu) --------------------------------------------------------------------------
+// amax = max |x| over n values into *amax_dev (exact: a max does not depend on order). NaN values are counted
+// into *nan_count_dev (may be null) and never become the max.
+void tensor_amax(const float* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream);
+// NVFP4 of a row-major [rows, cols] matrix with the tensor amax already on the device. `scales` holds
+// rows*cols/16 bytes (row-major) or the padded 128x4 size (blocked; the padding is zeroed here).
+void nvfp4_quantize(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed,
+                    uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
+// INT8, one scale per row (activation tokens, or weight output channels).
+void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream);
+
+// ---- GEMMs (cuda/gemm_exact.cu, cuda/gemm_cublaslt.cu); Y[M,N] = A[M,K] W[N,K]^T, fp32 out, bias optional ----
+// Exact kernels: bit-identical to emulation/gemm/qgemm.hpp's definitions. Global decode scales are host values.
+void gemm_w8a8_exact(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
+                     int64_t K, cudaStream_t stream);
+void gemm_w4a4_exact(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                     float w_global_decode, const float* bias, float* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
+                     float* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
+// W8A8 through cuBLASLt (int8 TN, CUBLAS_COMPUTE_32I, int32 out into `acc_workspace` of M*N int32) followed by
+// the exact epilogue: the int32 products are exact, so the result is bit-identical to gemm_w8a8_exact.
+void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int32_t* acc_workspace,
+                        int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
+// The W8A8 epilogue of qgemm.hpp applied to int32 accumulators already on the device.
+void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, float* y, int64_t M, int64_t N, cudaStream_t stream);
+
+// bf16 baseline GEMM through cuBLASLt (for benchmarks): Y[M,N] (fp32 accumulate, bf16 out) = A[M,K] W[N,K]^T.
+void gemm_bf16_cublaslt(const void* a_bf16, const void* w_bf16, void* y_bf16, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
+}  // namespace sixbit::cuda

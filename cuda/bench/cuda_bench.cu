@@ -1,0 +1,135 @@
+// GPU benchmark of the CUDA path against peers measured in the same run: a device-to-device copy (bandwidth
+// ceiling, bytes read + written) and cuBLASLt bf16 GEMM (compute baseline), on the Wan2.1-1.3B shapes at 480p
+// (M = 32760 tokens). Median of timed repetitions with CUDA events after warm-up.
+// Run: build/cuda/cuda_bench [M]   (scripts/device.sh runs it and keeps the table)
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "cuda/backend.hpp"
+#include "cuda/check.cuh"
+
+namespace {
+using namespace sixbit;
+
+float median_ms(const std::function<void()>& fn, int reps = 7) {
+  cudaEvent_t a, b;
+  SIXBIT_CUDA_CHECK(cudaEventCreate(&a));
+  SIXBIT_CUDA_CHECK(cudaEventCreate(&b));
+  fn();  // warm-up: module load, cuBLASLt handle and heuristics
+  SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<float> t;
+  for (int i = 0; i < reps; ++i) {
+    SIXBIT_CUDA_CHECK(cudaEventRecord(a));
+    fn();
+    SIXBIT_CUDA_CHECK(cudaEventRecord(b));
+    SIXBIT_CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    SIXBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms);
+  }
+  std::sort(t.begin(), t.end());
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return t[t.size() / 2];
+}
+
+__global__ void fill_kernel(float* x, int64_t n, uint32_t seed) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    x[i] = (static_cast<float>(h & 0xFFFFFF) / 16777216.0f - 0.5f) * ((i % 1531) == 7 ? 40.0f : 2.0f);
+  }
+}
+__global__ void to_bf16_kernel(const float* x, __nv_bfloat16* y, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) y[i] = __float2bfloat16(x[i]);
+}
+
+template <typename T>
+T* dalloc(size_t count) {
+  T* p = nullptr;
+  SIXBIT_CUDA_CHECK(cudaMalloc(&p, count * sizeof(T)));
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string why;
+    if (!cuda::device_available(&why)) {
+      std::fprintf(stderr, "cuda_bench: no GPU: %s\n", why.c_str());
+      return 1;
+    }
+    const int64_t M = argc > 1 ? std::atoll(argv[1]) : 32760;
+    cudaDeviceProp prop{};
+    SIXBIT_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    std::printf("device: %s, %d SMs, M = %lld\n", prop.name, prop.multiProcessorCount, static_cast<long long>(M));
+
+    // Copy ceiling: 2 GiB moved (1 GiB read + 1 GiB written).
+    const size_t copy_bytes = size_t{1} << 30;
+    void *c0 = dalloc<char>(copy_bytes), *c1 = dalloc<char>(copy_bytes);
+    const float copy_ms = median_ms([&] { SIXBIT_CUDA_CHECK(cudaMemcpyAsync(c1, c0, copy_bytes, cudaMemcpyDeviceToDevice)); });
+    const double copy_gbs = 2.0 * copy_bytes / (copy_ms * 1e6);
+    SIXBIT_CUDA_CHECK(cudaFree(c0));
+    SIXBIT_CUDA_CHECK(cudaFree(c1));
+    std::printf("\n%-44s %10s %12s %10s\n", "what", "ms", "rate", "ratio");
+    std::printf("%-44s %10.3f %9.0f GB/s %10s\n", "device-to-device copy (read + write)", copy_ms, copy_gbs, "1.00x");
+
+    const int64_t shapes[3][2] = {{1536, 1536}, {1536, 8960}, {8960, 1536}};
+    for (const auto& kn : shapes) {
+      const int64_t K = kn[0], N = kn[1];
+      float *x = dalloc<float>(static_cast<size_t>(M * K)), *w = dalloc<float>(static_cast<size_t>(N * K)), *y = dalloc<float>(static_cast<size_t>(M * N));
+      fill_kernel<<<1024, 256>>>(x, M * K, 1);
+      fill_kernel<<<1024, 256>>>(w, N * K, 2);
+      SIXBIT_CUDA_CHECK_LAUNCH();
+      float* amax = dalloc<float>(1);
+      uint8_t *xp = dalloc<uint8_t>(static_cast<size_t>(M * K / 2)), *xs = dalloc<uint8_t>(static_cast<size_t>(M * K / 16));
+      uint8_t *wp = dalloc<uint8_t>(static_cast<size_t>(N * K / 2)), *ws = dalloc<uint8_t>(static_cast<size_t>(N * K / 16));
+      int8_t *x8 = dalloc<int8_t>(static_cast<size_t>(M * K)), *w8 = dalloc<int8_t>(static_cast<size_t>(N * K));
+      float *sx = dalloc<float>(static_cast<size_t>(M)), *sw = dalloc<float>(static_cast<size_t>(N));
+      int32_t* acc = dalloc<int32_t>(static_cast<size_t>(M * N));
+      __nv_bfloat16 *xb = dalloc<__nv_bfloat16>(static_cast<size_t>(M * K)), *wb = dalloc<__nv_bfloat16>(static_cast<size_t>(N * K)),
+                    *yb = dalloc<__nv_bfloat16>(static_cast<size_t>(M * N));
+      to_bf16_kernel<<<1024, 256>>>(x, xb, M * K);
+      to_bf16_kernel<<<1024, 256>>>(w, wb, N * K);
+      SIXBIT_CUDA_CHECK_LAUNCH();
+      cuda::tensor_amax(w, N * K, amax, nullptr, nullptr);
+      cuda::nvfp4_quantize(w, N, K, quant::Nvfp4Recipe::kTe, amax, wp, ws, quant::ScaleLayout::kRowMajor, nullptr);
+      cuda::int8_quantize_rows(w, N, K, w8, sw, nullptr);
+      std::printf("-- M=%lld K=%lld N=%lld\n", static_cast<long long>(M), static_cast<long long>(K), static_cast<long long>(N));
+
+      const double qbytes_nv = 4.0 * M * K + M * K / 2.0 + M * K / 16.0, qbytes_i8 = 4.0 * M * K + 1.0 * M * K + 4.0 * M;
+      const float nv_ms = median_ms([&] {
+        cuda::tensor_amax(x, M * K, amax, nullptr, nullptr);
+        cuda::nvfp4_quantize(x, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
+      });
+      const float i8_ms = median_ms([&] { cuda::int8_quantize_rows(x, M, K, x8, sx, nullptr); });
+      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (target >= 0.85x copy)\n", "nvfp4 te quantize A (amax + quantize)", nv_ms, qbytes_nv / (nv_ms * 1e6),
+                  qbytes_nv / (nv_ms * 1e6) / copy_gbs);
+      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (target >= 0.85x copy)\n", "int8 per-row quantize A", i8_ms, qbytes_i8 / (i8_ms * 1e6),
+                  qbytes_i8 / (i8_ms * 1e6) / copy_gbs);
+
+      const double flops = 2.0 * M * N * K;
+      const float bf_ms = median_ms([&] { cuda::gemm_bf16_cublaslt(xb, wb, yb, M, N, K, nullptr); });
+      const float w8_ms = median_ms([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
+      const float w4_ms = median_ms([&] { cuda::gemm_w4a4_exact(xp, xs, 1.0f, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
+      const float w48_ms = median_ms([&] { cuda::gemm_w4a8_exact(x8, sx, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
+      std::printf("%-44s %10.3f %8.0f TFLOP/s %9s\n", "cuBLASLt bf16 GEMM (baseline)", bf_ms, flops / (bf_ms * 1e9), "1.00x");
+      std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 1.8x bf16)\n", "W8A8 cuBLASLt int8 + exact epilogue", w8_ms, flops / (w8_ms * 1e9), bf_ms / w8_ms);
+      std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A4 exact kernel", w4_ms, flops / (w4_ms * 1e9), bf_ms / w4_ms);
+      std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A8 exact kernel", w48_ms, flops / (w48_ms * 1e9), bf_ms / w48_ms);
+      for (void* p : std::initializer_list<void*>{x, w, y, amax, xp, xs, wp, ws, x8, w8, sx, sw, acc, xb, wb, yb}) SIXBIT_CUDA_CHECK(cudaFree(p));
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cuda_bench: error: %s\n", e.what());
+    return 1;
+  }
+}

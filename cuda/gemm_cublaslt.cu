@@ -1,0 +1,82 @@
+// cuBLASLt GEMMs: W8A8 (int8 TN, int32 accumulate, then sixbit's exact epilogue) and the bf16 baseline.
+// Row-major Y[M,N] = A[M,K] W[N,K]^T is, in cuBLASLt's column-major terms, C[N,M] = op(W)[N,K] * X[K,M] with
+// W read as a K x N matrix transposed ("T") and X as K x M ("N"): the TN layout, the only fast int8 one on Hopper
+// (COL32 orders are rejected there; NN/NT run ~10x slower: ../shared NOTES-numerics.md, measured on the H100).
+#include <cublasLt.h>
+
+#include <mutex>
+
+#include "cuda/backend.hpp"
+#include "cuda/check.cuh"
+
+#define SIXBIT_CUBLAS_CHECK(expr)                                                                                         \
+  do {                                                                                                                    \
+    const cublasStatus_t sixbit_st_ = (expr);                                                                             \
+    if (sixbit_st_ != CUBLAS_STATUS_SUCCESS) ::sixbit::detail::check_failed(#expr, __FILE__, __LINE__, "cuBLAS status ", \
+                                                                            static_cast<int>(sixbit_st_));               \
+  } while (0)
+
+namespace sixbit::cuda {
+
+namespace {
+constexpr size_t kWorkspaceBytes = 32u << 20;
+
+struct LtContext {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+};
+
+LtContext& lt() {
+  static LtContext ctx;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    SIXBIT_CUBLAS_CHECK(cublasLtCreate(&ctx.handle));
+    SIXBIT_CUDA_CHECK(cudaMalloc(&ctx.workspace, kWorkspaceBytes));
+  });
+  return ctx;
+}
+
+// C[N,M] (col-major, ld N) = op_T(Wcm[K,N]) * Xcm[K,M].
+void lt_matmul_tn(cudaDataType_t ab, cudaDataType_t c_type, cublasComputeType_t compute, cudaDataType_t scale_type, const void* alpha, const void* beta,
+                  const void* w, const void* x, void* c, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  LtContext& ctx = lt();
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulDescCreate(&op, compute, scale_type));
+  const cublasOperation_t t = CUBLAS_OP_T, n = CUBLAS_OP_N;
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &n, sizeof n));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, ab, static_cast<uint64_t>(K), static_cast<uint64_t>(N), K));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, ab, static_cast<uint64_t>(K), static_cast<uint64_t>(M), K));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lc, c_type, static_cast<uint64_t>(N), static_cast<uint64_t>(M), N));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspaceBytes, sizeof kWorkspaceBytes));
+  cublasLtMatmulHeuristicResult_t heur{};
+  int found = 0;
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(ctx.handle, op, la, lb, lc, lc, pref, 1, &heur, &found));
+  SIXBIT_CHECK(found > 0, "cuBLASLt has no algorithm for this GEMM (M=", M, ", N=", N, ", K=", K, ")");
+  SIXBIT_CUBLAS_CHECK(cublasLtMatmul(ctx.handle, op, alpha, w, la, x, lb, beta, c, lc, c, lc, &heur.algo, ctx.workspace, kWorkspaceBytes, stream));
+  cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatrixLayoutDestroy(lc);
+  cublasLtMatrixLayoutDestroy(lb);
+  cublasLtMatrixLayoutDestroy(la);
+  cublasLtMatmulDescDestroy(op);
+}
+}  // namespace
+
+void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int32_t* acc, int64_t M,
+                        int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(K % 16 == 0, "W8A8: K = ", K, " is not a multiple of 16");
+  if (M == 0 || N == 0) return;
+  const int32_t alpha = 1, beta = 0;
+  lt_matmul_tn(CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I, &alpha, &beta, w, a, acc, M, N, K, stream);
+  w8a8_epilogue(acc, sa, sw, bias, y, M, N, stream);
+}
+
+void gemm_bf16_cublaslt(const void* a, const void* w, void* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  const float alpha = 1.0f, beta = 0.0f;
+  lt_matmul_tn(CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, &alpha, &beta, w, a, y, M, N, K, stream);
+}
+
+}  // namespace sixbit::cuda

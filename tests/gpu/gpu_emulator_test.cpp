@@ -1,0 +1,153 @@
+// The CUDA path against the CPU emulator, EXACT everywhere: codes, scales, amax, int32 accumulators and fp32
+// GEMM outputs must be the same bits. Every output buffer is poisoned (0xFF bytes: NaN / -1) before each launch.
+// Without a GPU every test skips with the reason (CI has none). Run on the GPU machine: scripts/device.sh.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda/backend.hpp"
+#include "cuda/check.cuh"
+#include "emulation/gemm/qgemm.hpp"
+#include "emulation/quant/int8_quant.hpp"
+#include "emulation/quant/nvfp4.hpp"
+
+namespace {
+using namespace sixbit;
+
+#define SKIP_WITHOUT_GPU()                                                   \
+  do {                                                                       \
+    std::string why;                                                         \
+    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why;    \
+  } while (0)
+
+template <typename T>
+struct DeviceBuffer {
+  T* ptr = nullptr;
+  size_t count = 0;
+  explicit DeviceBuffer(size_t n) : count(n) {
+    SIXBIT_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T)));
+    poison();
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+    SIXBIT_CUDA_CHECK(cudaMemcpy(ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  void poison() { SIXBIT_CUDA_CHECK(cudaMemset(ptr, 0xFF, std::max<size_t>(count, 1) * sizeof(T))); }
+  std::vector<T> host() const {
+    std::vector<T> h(count);
+    SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());
+    SIXBIT_CUDA_CHECK(cudaMemcpy(h.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+};
+
+// Random normal data with outlier columns, zero blocks, one-huge-element blocks and signed zeros: the same
+// scenarios the emulator's own tests and oracle use.
+std::vector<float> adversarial(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(rows * cols));
+  for (auto& v : x) v = nd(rng);
+  for (int64_t b = 0; b < rows * cols / 16; ++b) {
+    float* blk = x.data() + b * 16;
+    switch (rng() % 6) {
+      case 0: std::fill(blk, blk + 16, 0.0f); break;
+      case 1: blk[rng() % 16] *= 1e4f; break;
+      case 2: for (int i = 0; i < 16; ++i) blk[i] *= 1e-9f; break;
+      case 3: blk[rng() % 16] = -0.0f; break;
+      default: break;
+    }
+  }
+  return x;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) { return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0; }
+
+struct Shape {
+  int64_t M, N, K;
+};
+const Shape kShapes[] = {{1, 1, 16}, {1, 37, 64}, {130, 65, 48}, {257, 129, 1536}};
+
+TEST(GpuQuantize, Nvfp4EveryRecipeAndLayoutMatchesEmulator) {
+  SKIP_WITHOUT_GPU();
+  for (const Shape s : kShapes) {
+    const auto x = adversarial(s.M, s.K, 11);
+    DeviceBuffer<float> dx(x);
+    DeviceBuffer<float> amax(1);
+    cuda::tensor_amax(dx.ptr, s.M * s.K, amax.ptr, nullptr, nullptr);
+    for (auto r : {quant::Nvfp4Recipe::kTe, quant::Nvfp4Recipe::kModelopt, quant::Nvfp4Recipe::kTorchao, quant::Nvfp4Recipe::kCutlass}) {
+      const quant::Nvfp4Tensor ref = quant::nvfp4_quantize(x.data(), s.M, s.K, r);
+      ASSERT_EQ(amax.host()[0], ref.amax);
+      DeviceBuffer<uint8_t> packed(ref.packed.size()), scales(ref.scales.size());
+      cuda::nvfp4_quantize(dx.ptr, s.M, s.K, r, amax.ptr, packed.ptr, scales.ptr, quant::ScaleLayout::kRowMajor, nullptr);
+      EXPECT_EQ(packed.host(), ref.packed) << quant::nvfp4_recipe_name(r) << " M=" << s.M << " K=" << s.K;
+      EXPECT_EQ(scales.host(), ref.scales) << quant::nvfp4_recipe_name(r);
+      const auto blocked_ref = quant::scales_to_blocked_128x4(ref.scales.data(), s.M, s.K / 16);
+      DeviceBuffer<uint8_t> blocked(blocked_ref.size());
+      cuda::nvfp4_quantize(dx.ptr, s.M, s.K, r, amax.ptr, packed.ptr, blocked.ptr, quant::ScaleLayout::kBlocked128x4, nullptr);
+      EXPECT_EQ(blocked.host(), blocked_ref) << quant::nvfp4_recipe_name(r) << " 128x4";
+    }
+  }
+}
+
+TEST(GpuQuantize, Int8PerRowMatchesEmulator) {
+  SKIP_WITHOUT_GPU();
+  for (const Shape s : kShapes) {
+    const auto x = adversarial(s.M, s.K, 12);
+    const quant::Int8Tensor ref = quant::int8_quantize(x.data(), s.M, s.K, quant::Int8Granularity::kPerRow);
+    DeviceBuffer<float> dx(x), scales(static_cast<size_t>(s.M));
+    DeviceBuffer<int8_t> codes(static_cast<size_t>(s.M * s.K));
+    cuda::int8_quantize_rows(dx.ptr, s.M, s.K, codes.ptr, scales.ptr, nullptr);
+    EXPECT_EQ(codes.host(), ref.codes);
+    EXPECT_TRUE(same_bits(scales.host(), ref.scales));
+  }
+}
+
+TEST(GpuGemm, ExactKernelsAndCublasLtMatchEmulatorBitForBit) {
+  SKIP_WITHOUT_GPU();
+  for (const Shape s : kShapes) {
+    const auto xa = adversarial(s.M, s.K, 21), xw = adversarial(s.N, s.K, 22);
+    std::vector<float> bias(static_cast<size_t>(s.N));
+    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+    const auto a8 = quant::int8_quantize(xa.data(), s.M, s.K, quant::Int8Granularity::kPerRow);
+    const auto w8 = quant::int8_quantize(xw.data(), s.N, s.K, quant::Int8Granularity::kPerRow);
+    const auto a4 = quant::nvfp4_quantize(xa.data(), s.M, s.K, quant::Nvfp4Recipe::kTe);
+    const auto w4 = quant::nvfp4_quantize(xw.data(), s.N, s.K, quant::Nvfp4Recipe::kTe);
+    std::vector<float> ref(static_cast<size_t>(s.M * s.N));
+    DeviceBuffer<int8_t> da8(a8.codes), dw8(w8.codes);
+    DeviceBuffer<float> dsa(a8.scales), dsw(w8.scales), dbias(bias), y(ref.size());
+    DeviceBuffer<uint8_t> dap(a4.packed), das(a4.scales), dwp(w4.packed), dws(w4.scales);
+    DeviceBuffer<int32_t> acc(ref.size());
+
+    gemm::gemm_w8a8(a8, w8, dbias.ptr ? bias.data() : nullptr, ref.data());
+    cuda::gemm_w8a8_exact(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, y.ptr, s.M, s.N, s.K, nullptr);
+    EXPECT_TRUE(same_bits(y.host(), ref)) << "W8A8 exact M=" << s.M << " N=" << s.N << " K=" << s.K;
+    y.poison();
+    cuda::gemm_w8a8_cublaslt(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, y.ptr, acc.ptr, s.M, s.N, s.K, nullptr);
+    EXPECT_TRUE(same_bits(y.host(), ref)) << "W8A8 cuBLASLt M=" << s.M << " N=" << s.N << " K=" << s.K;
+
+    gemm::gemm_w4a4(a4, w4, nullptr, ref.data());
+    y.poison();
+    cuda::gemm_w4a4_exact(dap.ptr, das.ptr, a4.global_decode, dwp.ptr, dws.ptr, w4.global_decode, nullptr, y.ptr, s.M, s.N, s.K, nullptr);
+    const auto first = y.host();
+    EXPECT_TRUE(same_bits(first, ref)) << "W4A4 exact M=" << s.M << " N=" << s.N << " K=" << s.K;
+    y.poison();
+    cuda::gemm_w4a4_exact(dap.ptr, das.ptr, a4.global_decode, dwp.ptr, dws.ptr, w4.global_decode, nullptr, y.ptr, s.M, s.N, s.K, nullptr);
+    EXPECT_TRUE(same_bits(y.host(), first)) << "run to run";
+
+    gemm::gemm_w4a8(a8, w4, bias.data(), ref.data());
+    y.poison();
+    cuda::gemm_w4a8_exact(da8.ptr, dsa.ptr, dwp.ptr, dws.ptr, w4.global_decode, dbias.ptr, y.ptr, s.M, s.N, s.K, nullptr);
+    EXPECT_TRUE(same_bits(y.host(), ref)) << "W4A8 exact M=" << s.M << " N=" << s.N << " K=" << s.K;
+  }
+}
+
+TEST(GpuGemm, RejectsKNotMultipleOf16) {
+  SKIP_WITHOUT_GPU();
+  EXPECT_THROW(cuda::gemm_w8a8_exact(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 4, 4, 24, nullptr), Error);
+}
+
+}  // namespace
