@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sixbit %s: %s\n\n%s", c.name, e.what(), c.usage);
       return 2;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "sixbit %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "sixbit: error: %s\n", e.what());
       return 1;
     }
   }

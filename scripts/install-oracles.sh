@@ -13,3 +13,9 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
   touch "$stamp"
 fi
+
+# The real torchao and ModelOpt quantizers on a CPU-only torch (tests/oracle/nvfp4_peers_install.sh explains
+# how). Large (~0.6 GB); if it cannot be installed the library-peer oracle reports "skipped", never "passed".
+if [ "${SIXBIT_SKIP_PEERS:-0}" != 1 ]; then
+  tests/oracle/nvfp4_peers_install.sh || echo "install-oracles: warning: torchao/ModelOpt peers not installed; oracle_nvfp4_library_peers will be skipped"
+fi

@@ -5,7 +5,7 @@
 // __nv_cvt_float_to_fp4(x, __NV_E2M1, cudaRoundNearest) reproduces on the host:
 //   round to nearest, ties to even; |x| > 6 and +-Inf saturate to +-6; |x| <= 0.25 gives +-0 (the sign is
 //   kept, so -0.0 and small negatives give code 0x8); NaN of either sign gives +6 (code 0x7).
-// tests/conformance/exhaustive_formats_test checks all 2^32 fp32 inputs against cuda_fp4.h.
+// tests/exhaustive/exhaustive_formats_test.cpp checks all 2^32 fp32 inputs against cuda_fp4.h.
 #pragma once
 
 #include "emulation/formats/hd.hpp"

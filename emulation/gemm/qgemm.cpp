@@ -7,6 +7,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <vector>
 
 #include "common/check.hpp"
@@ -20,7 +22,30 @@ namespace {
 void check_shapes(int64_t a_rows, int64_t a_cols, int64_t w_rows, int64_t w_cols, const char* what) {
   SIXBIT_CHECK(a_cols == w_cols, what, ": inner dimensions differ (A is [", a_rows, ", ", a_cols, "], W is [", w_rows, ", ", w_cols, "])");
   SIXBIT_CHECK(a_cols % 16 == 0, what, ": K = ", a_cols, " is not a multiple of 16");
-  SIXBIT_CHECK(a_rows >= 0 && w_rows >= 0, what, ": negative shape");
+  SIXBIT_CHECK(a_rows >= 0 && w_rows >= 0 && a_cols >= 0, what, ": negative shape");
+}
+
+// The structs are plain data, so a hand-built or corrupted one can disagree with its own shape; reading past
+// its vectors would be silent garbage or a crash, so every buffer size is checked against rows x cols.
+void check_tensor(const quant::Int8Tensor& t, const char* what) {
+  SIXBIT_CHECK(t.rows >= 0 && t.cols >= 0, what, ": negative INT8 shape [", t.rows, ", ", t.cols, "]");
+  SIXBIT_CHECK(t.codes.size() == static_cast<size_t>(t.rows * t.cols), what, ": INT8 tensor has ", t.codes.size(), " codes for shape [", t.rows,
+               ", ", t.cols, "]");
+  const size_t scales = t.granularity == quant::Int8Granularity::kPerRow ? static_cast<size_t>(t.rows) : 1;
+  SIXBIT_CHECK(t.scales.size() == scales, what, ": INT8 tensor has ", t.scales.size(), " scales, its granularity needs ", scales);
+}
+void check_tensor(const quant::Nvfp4Tensor& t, const char* what) {
+  SIXBIT_CHECK(t.rows >= 0 && t.cols >= 0 && t.cols % 16 == 0, what, ": bad NVFP4 shape [", t.rows, ", ", t.cols, "]");
+  SIXBIT_CHECK(t.packed.size() == static_cast<size_t>(t.rows * t.cols / 2), what, ": NVFP4 tensor has ", t.packed.size(),
+               " packed bytes for shape [", t.rows, ", ", t.cols, "]");
+  SIXBIT_CHECK(t.scales.size() == static_cast<size_t>(t.rows * t.cols / 16), what, ": NVFP4 tensor has ", t.scales.size(),
+               " block scales for shape [", t.rows, ", ", t.cols, "]");
+}
+
+// W8A8 keeps the whole K sum in int32 (as the tensor-core instruction does): |acc| <= K * 127^2 must stay below
+// 2^31, i.e. K <= 133,143. Larger K is refused rather than wrapped.
+void check_w8a8_k(int64_t K) {
+  SIXBIT_CHECK(K * 127 * 127 <= INT32_MAX, "W8A8: K = ", K, " could overflow the int32 accumulator (K * 127^2 >= 2^31)");
 }
 
 // E2M1 codes -> int8 half units, element order preserved.
@@ -71,7 +96,10 @@ void for_each_tile(int64_t M, int64_t N, TileFn tile_fn, Store store) {
 }  // namespace
 
 void gemm_w8a8_int32(const quant::Int8Tensor& a, const quant::Int8Tensor& w, int32_t* acc) {
+  check_tensor(a, "W8A8 A");
+  check_tensor(w, "W8A8 W");
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W8A8");
+  check_w8a8_k(a.cols);
   const int64_t M = a.rows, N = w.rows, K = a.cols;
   const auto ap = detail::pack_activation_pairs(a.codes.data(), M, K), wp = detail::pack_weight_pairs(w.codes.data(), N, K);
   for_each_tile<int32_t>(
@@ -80,7 +108,10 @@ void gemm_w8a8_int32(const quant::Int8Tensor& a, const quant::Int8Tensor& w, int
 }
 
 void gemm_w8a8(const quant::Int8Tensor& a, const quant::Int8Tensor& w, const float* bias, float* y) {
+  check_tensor(a, "W8A8 A");
+  check_tensor(w, "W8A8 W");
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W8A8");
+  check_w8a8_k(a.cols);
   const int64_t M = a.rows, N = w.rows, K = a.cols;
   const auto ap = detail::pack_activation_pairs(a.codes.data(), M, K), wp = detail::pack_weight_pairs(w.codes.data(), N, K);
   for_each_tile<int32_t>(
@@ -93,6 +124,8 @@ void gemm_w8a8(const quant::Int8Tensor& a, const quant::Int8Tensor& w, const flo
 }
 
 void gemm_w4a4(const quant::Nvfp4Tensor& a, const quant::Nvfp4Tensor& w, const float* bias, float* y) {
+  check_tensor(a, "W4A4 A");
+  check_tensor(w, "W4A4 W");
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W4A4");
   const int64_t M = a.rows, N = w.rows, K = a.cols;
   const std::vector<int8_t> ah = unpack_half_units(a), wh = unpack_half_units(w);
@@ -110,6 +143,8 @@ void gemm_w4a4(const quant::Nvfp4Tensor& a, const quant::Nvfp4Tensor& w, const f
 }
 
 void gemm_w4a8(const quant::Int8Tensor& a, const quant::Nvfp4Tensor& w, const float* bias, float* y) {
+  check_tensor(a, "W4A8 A");
+  check_tensor(w, "W4A8 W");
   check_shapes(a.rows, a.cols, w.rows, w.cols, "W4A8");
   const int64_t M = a.rows, N = w.rows, K = a.cols;
   const std::vector<int8_t> wh = unpack_half_units(w);

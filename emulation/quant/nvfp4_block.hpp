@@ -16,9 +16,9 @@
 //            G = amax / 2688 (weights_scaling_factor_2); s = bamax / (6 * G); s == 0 -> 1.0; clamp [2^-9, 448];
 //            s8 = e4m3 RNE; q = x / (s8 * G); code = _cast_fp4(q): RNE on |q| with sign = (q < 0), so an exact
 //            -0.0 (or a negative q that underflows to -0.0) gives code 0x0, not 0x8.
-//   torchao  torchao torchao/prototype/mx_formats/nvfp4_tensor.py (_nvfp4_quantize with per_tensor_scale):
+//   torchao  torchao torchao/prototype/mx_formats/nvfp4_tensor.py (0.18 nvfp4_quantize with per_tensor_scale):
 //            G = amax / 2688 (per_tensor_amax_to_scale); s = bamax / 6; t = s / G; clamp [2^-6, 448];
-//            s8 = e4m3 RNE; q = x / (G * s8); clamp [-6, 6]; code = RNE e2m1 with the sign kept (-0.0 -> 0x8).
+//            s8 = e4m3 RNE; q = x * ((1/G) / s8); clamp [-6, 6]; code = RNE e2m1 with the sign kept (-0.0 -> 0x8).
 // Where a library is undefined or degenerate sixbit chooses and says so (docs/numerics.md): an all-zero tensor
 // under modelopt/torchao (G = 0 would give NaN scales) uses G = 1; NaN input is rejected by the tensor API.
 #pragma once
@@ -105,8 +105,10 @@ SIXBIT_HD void nvfp4_quantize_block(Nvfp4Recipe recipe, const float* x, Nvfp4Glo
       const float s = bamax / 6.0f;
       const float t = nvfp4_clamp(s / g.decode, 1.0f / 64.0f, 448.0f);  // [E4M3 tiny = 2^-6, 448]
       sc = fmt::ue4m3_encode(t);
-      const float total = g.decode * fmt::ue4m3_decode(sc);
-      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(nvfp4_clamp(x[i] / total, -6.0f, 6.0f));
+      // torchao >= 0.18 multiplies by a reciprocal "to match the MSLK triton kernel numerics":
+      // reciprocal_scale = (1.0 / per_tensor_scale) / s8; data_scaled = x * reciprocal_scale (two fp32 roundings).
+      const float recip = (1.0f / g.decode) / fmt::ue4m3_decode(sc);
+      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(nvfp4_clamp(x[i] * recip, -6.0f, 6.0f));
       break;
     }
   }

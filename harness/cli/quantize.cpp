@@ -85,6 +85,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   std::map<std::string, std::string> metadata{{"sixbit.version", "0.1.0"}};
   for (auto& t : tensors) {
     SIXBIT_CHECK(!t.shape.empty(), in, ": tensor '", t.name, "' is a scalar; nothing to quantize per row");
+    SIXBIT_CHECK(!t.values.empty(), in, ": tensor '", t.name, "' has no elements (shape with a 0); nothing to quantize");
     const int64_t cols = t.shape.back();
     const int64_t rows = cols ? static_cast<int64_t>(t.values.size()) / cols : 0;
     int64_t nan = 0;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/check.hpp"
 #include "reference/io/tensor_file.hpp"
@@ -60,11 +61,22 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SIXBIT_CHECK(header_len <= kMaxHeaderBytes && header_len <= size - 8, path, ": header length ", header_len,
                " runs past the end of the file (", size, " bytes): truncated or not a safetensors file");
   nlohmann::json header;
+  // nlohmann keeps the last of duplicate keys silently; the callback sees every top-level key so a file that
+  // names a tensor twice is rejected (the Rust safetensors crate also refuses duplicates).
+  std::set<std::string> seen_keys;
+  std::string duplicate;
+  const auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string() &&
+        !seen_keys.insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
+    header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, on_event);
   } catch (const std::exception& e) {
     SIXBIT_CHECK(false, path, ": header is not valid JSON: ", e.what());
   }
+  SIXBIT_CHECK(duplicate.empty(), path, ": header names '", duplicate, "' more than once");
   SIXBIT_CHECK(header.is_object(), path, ": header must be a JSON object");
   const uint8_t* buffer = bytes + 8 + header_len;
   const uint64_t buffer_size = size - 8 - header_len;

@@ -166,7 +166,7 @@ OwnedTensor make_f32_tensor(std::string name, std::vector<int64_t> shape, const 
   size_t n = 1;
   for (int64_t d : t.shape) n *= static_cast<size_t>(d);
   t.bytes.resize(n * 4);
-  std::memcpy(t.bytes.data(), values, n * 4);
+  if (n) std::memcpy(t.bytes.data(), values, n * 4);  // values may be null for an empty tensor
   return t;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "reference/io/tensor_file.hpp"
@@ -21,8 +23,8 @@ struct Result {
   std::string out;  // stdout and stderr together
 };
 
-Result sixbit(const std::string& args) {
-  const std::string cmd = std::string(SIXBIT_BINARY_DIR) + "/sixbit " + args + " 2>&1";
+Result sixbit(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + std::string(SIXBIT_BINARY_DIR) + "/sixbit " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   Result r{-1, {}};
   if (!p) return r;
@@ -85,7 +87,16 @@ TEST_F(Cli, QuantizeThenInspectAndNeverOverwrite) {
   ASSERT_EQ(sixbit("quantize " + in + " " + path("row.safetensors")).code, 0);
   r = sixbit("inspect " + path("row.safetensors") + " --json");
   EXPECT_NE(r.out.find("\"bits_per_element\": 4.625"), std::string::npos) << r.out;
+  // inspect dequantizes: the input's amax (~30) comes back within an E2M1/E4M3 rounding, never 0 or NaN.
+  const auto deq = nlohmann::json::parse(r.out);
+  ASSERT_EQ(deq.size(), 1u);
+  const double deq_amax = deq[0]["dequantized"]["amax"].get<double>(), in_amax = deq[0]["amax"].get<double>();
+  EXPECT_GT(in_amax, 20.0);
+  EXPECT_NEAR(deq_amax, in_amax, 0.1 * in_amax);
+  EXPECT_EQ(deq[0]["dequantized"]["non_finite"].get<int64_t>(), 0);
+  const auto before = fs::last_write_time(out);
   r = sixbit("quantize " + in + " " + out);
+  EXPECT_EQ(fs::last_write_time(out), before) << "the refused output is untouched";
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("refusing to overwrite"), std::string::npos) << r.out;
   EXPECT_EQ(sixbit("quantize " + in + " " + out + " --overwrite --format int8").code, 0);
@@ -117,6 +128,39 @@ TEST_F(Cli, BadInputGetsClearErrors) {
   r = sixbit("quantize " + tensor_file("w.safetensors", 2, 16) + " " + path("x.safetensors") + " --recipe fp4");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("unknown NVFP4 recipe"), std::string::npos) << r.out;
+  // Malformed safetensors files through the command: exit 1, "sixbit: error:", the file named, the problem said.
+  const auto raw = [&](const std::string& name, const std::string& header, const std::string& data) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    std::ofstream(path(name), std::ios::binary).write((bytes + header + data).data(), static_cast<std::streamsize>(8 + header.size() + data.size()));
+    return path(name);
+  };
+  const struct {
+    std::string file;
+    const char* expect;
+  } corrupt[] = {
+      {raw("dtype.safetensors", R"({"t":{"dtype":"F8_E9","shape":[16],"data_offsets":[0,16]}})", std::string(16, 'x')), "unsupported dtype"},
+      {raw("json.safetensors", "{\"t\": [", ""), "not valid JSON"},
+      {raw("range.safetensors", R"({"t":{"dtype":"F32","shape":[16],"data_offsets":[0,64]}})", std::string(8, 'x')), "out of range"},
+      {raw("size.safetensors", R"({"t":{"dtype":"F32","shape":[16],"data_offsets":[0,8]}})", std::string(8, 'x')), "needs 64"},
+  };
+  for (const auto& c : corrupt) {
+    for (const std::string& cmd : {"quantize " + c.file + " " + path("c.safetensors"), "inspect " + c.file}) {
+      r = sixbit(cmd);
+      EXPECT_EQ(r.code, 1) << cmd << "\n" << r.out;
+      EXPECT_EQ(r.out.rfind("sixbit: error: ", 0), 0u) << r.out;
+      EXPECT_NE(r.out.find(c.file), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(c.expect), std::string::npos) << r.out;
+    }
+  }
+  EXPECT_FALSE(fs::exists(path("c.safetensors"))) << "no output from a failed quantize";
+  // A tensor with a zero dimension and a scalar: refused by name, not reported with inf bits per element.
+  sixbit::io::write_safetensors(path("empty.safetensors"), {sixbit::io::make_f32_tensor("e", {0, 16}, nullptr)}, {}, true);
+  for (const std::string& cmd : {"quantize " + path("empty.safetensors") + " " + path("c.safetensors"), "inspect " + path("empty.safetensors")}) {
+    r = sixbit(cmd);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("'e' has no elements"), std::string::npos) << r.out;
+  }
   r = sixbit("run --dim 20");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("multiple of 16"), std::string::npos) << r.out;
@@ -127,6 +171,21 @@ TEST_F(Cli, RunIsDeterministicAndReports) {
   ASSERT_EQ(a.code, 0) << a.out;
   const Result b = sixbit("run --tokens 64 --dim 256 --out-dim 128");
   EXPECT_EQ(a.out, b.out);
+  // The same bits whatever the thread count (the GEMMs parallelise over outputs only, never over k).
+  // The table rounds to 2-4 digits, so compare the JSON reports too: nlohmann prints doubles round-trip exact.
+  const Result one = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r1.json"), "OMP_NUM_THREADS=1");
+  const Result three = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r3.json"), "OMP_NUM_THREADS=3");
+  EXPECT_EQ(one.out, a.out);
+  EXPECT_EQ(three.out, a.out);
+  const auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string j = slurp(path("r.json"));
+  EXPECT_GT(j.size(), 100u);
+  EXPECT_EQ(slurp(path("r1.json")), j);
+  EXPECT_EQ(slurp(path("r3.json")), j);
+  EXPECT_NE(sixbit("run --tokens 64 --dim 256 --out-dim 128 --seed 2").out, a.out) << "the seed changes the inputs";
   EXPECT_NE(a.out.find("W4A4"), std::string::npos);
   EXPECT_TRUE(fs::exists(path("r.json")));
   const Result c = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));

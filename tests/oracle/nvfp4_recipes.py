@@ -6,11 +6,11 @@ libraries' torch/CUDA code performs, in the same order):
   te       TransformerEngine transformer_engine/common/cast/nvfp4/core_nvfp4.cuh (compute_global_encode_scaling_factor_FP4,
            compute_decoding_scaling_factor, the block_scale_inverse of the quantize kernels)
   modelopt ModelOpt modelopt/torch/quantization/qtensor/nvfp4_tensor.py (get_weights_scaling_factor(_2), quantize, _cast_fp4)
-  torchao  torchao torchao/prototype/mx_formats/nvfp4_tensor.py (per_tensor_amax_to_scale, _nvfp4_quantize)
+  torchao  torchao torchao/prototype/mx_formats/nvfp4_tensor.py (per_tensor_amax_to_scale, nvfp4_quantize; torchao 0.18)
   cutlass  CUTLASS tools/util/include/cutlass/util/reference/host/gett.hpp (block scale and element multiplier)
 
-The libraries themselves could not run here: PyPI's torch wheels need the CUDA 12 runtime libraries at import,
-and TransformerEngine/CUTLASS need a GPU build. Usage: nvfp4_recipes.py DUMP_FILE (written by nvfp4_dump).
+TransformerEngine and CUTLASS need a GPU build and cannot run here; the real torchao and ModelOpt quantizers
+run on CPU PyTorch in nvfp4_library_peers.py (installed by tests/oracle/nvfp4_peers_install.sh). Usage: nvfp4_recipes.py DUMP_FILE (written by nvfp4_dump).
 Exit 0: zero mismatches; 1: mismatches; 77: numpy/ml_dtypes missing (ctest marks the test skipped).
 """
 import sys
@@ -93,8 +93,8 @@ def torchao(x):
     bamax = np.max(np.abs(x), axis=-1)
     block_scale = bamax / f32(6.0)
     s8 = np.clip(block_scale / pts, f32(2.0**-6), f32(448)).astype(E4M3)
-    total = pts * s8.astype(f32)
-    q = np.clip(x / total[..., None], f32(-6), f32(6))
+    recip = (f32(1) / pts) / s8.astype(f32)  # torchao 0.18: x * ((1/pts)/s8), not x / (pts*s8)
+    q = np.clip(x * recip[..., None], f32(-6), f32(6))
     return s8.view(np.uint8), e2m1_codes(q), pts
 
 

@@ -151,6 +151,17 @@ TEST(Int8, RoundHalfEvenMatchesNearbyintEverywhere) {
     const float x = 8388608.0f + 0.5f * static_cast<float>(i);
     EXPECT_EQ(f32_round_half_even(x), std::nearbyint(x)) << x;
   }
+  // Every fp32 in [2^21, 2^24] has a fraction of at most 2 bits, so halves and quarters are dense there:
+  // 1,000,000 random values of that range and their negatives, where an off-by-one in the 2^23 cut would show.
+  std::uniform_int_distribution<uint32_t> near(0x4A000000u, 0x4B800000u);
+  int halves = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    const float x = f32_from_bits(near(rng));
+    halves += (x - std::floor(x)) == 0.5f;
+    EXPECT_EQ(f32_bits(f32_round_half_even(x)), f32_bits(std::nearbyint(x))) << x;
+    EXPECT_EQ(f32_bits(f32_round_half_even(-x)), f32_bits(std::nearbyint(-x))) << -x;
+  }
+  EXPECT_GT(halves, 100'000) << "the sample must contain many exact ties";
   EXPECT_EQ(f32_bits(f32_round_half_even(-0.25f)), f32_bits(-0.0f));
 }
 

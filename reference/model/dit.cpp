@@ -1,0 +1,164 @@
+// sixbit/reference/model/dit.cpp: the Wan2.1 T2V DiT driver (see dit.hpp and docs/dit.md).
+#include "reference/model/dit.hpp"
+
+#include <cmath>
+
+#include "common/check.hpp"
+
+namespace sixbit::model {
+
+namespace {
+
+const float* get(const Weights& w, const std::string& name) {
+  auto it = w.find(name);
+  SIXBIT_CHECK(it != w.end(), "dit weights: missing tensor '", name, "'");
+  return it->second.data.data();
+}
+
+Mat linear(DitOps& ops, const Weights& w, const Mat& x, const std::string& prefix, int64_t out, int block,
+           LinearKind kind) {
+  return ops.linear(x, get(w, prefix + ".weight"), out, get(w, prefix + ".bias"), LayerId{block, kind});
+}
+
+// Adds a per-block learned modulation [1, k, dim] to the shared time projection [k*dim] in fp32 (Wan:
+// `(self.modulation + e).chunk(k, dim=1)` under autocast(float32)).
+std::vector<float> add_modulation(const float* learned, const Mat& e, size_t n) {
+  std::vector<float> m(n);
+  for (size_t i = 0; i < n; ++i) m[i] = learned[i] + e.v[i];
+  return m;
+}
+
+void attention_block(DitOps& ops, const Weights& w, const DitConfig& c, int b, bool self, const Mat& xq,
+                     const Mat& kv_src, Mat& out) {
+  const std::string p = "blocks." + std::to_string(b) + (self ? ".self_attn" : ".cross_attn");
+  const LinearKind kq = self ? LinearKind::self_q : LinearKind::cross_q;
+  auto kind = [&](int i) { return LinearKind(int(kq) + i); };
+  Mat q = linear(ops, w, xq, p + ".q", c.dim, b, kind(0));
+  ops.rms_norm(q, get(w, p + ".norm_q.weight"), c.eps);
+  Mat k = linear(ops, w, kv_src, p + ".k", c.dim, b, kind(1));
+  ops.rms_norm(k, get(w, p + ".norm_k.weight"), c.eps);
+  Mat v = linear(ops, w, kv_src, p + ".v", c.dim, b, kind(2));
+  if (self) {  // RoPE after the q/k RMSNorm (rope_apply on norm_q(q(x)) in WanSelfAttention.forward)
+    ops.rope(q, c.num_heads, c.grid_f(), c.grid_h(), c.grid_w());
+    ops.rope(k, c.num_heads, c.grid_f(), c.grid_h(), c.grid_w());
+  }
+  Mat a = ops.attention(q, k, v, c.num_heads);
+  out = linear(ops, w, a, p + ".o", c.dim, b, kind(3));
+}
+
+}  // namespace
+
+Mat patchify(const DitConfig& c, const std::vector<float>& latent, int C) {
+  const int64_t F = c.latent_frames, H = c.latent_height, W = c.latent_width;
+  SIXBIT_CHECK(int64_t(latent.size()) == C * F * H * W, "patchify: latent has ", latent.size(),
+               " values, expected [", C, ",", F, ",", H, ",", W, "]");
+  const int pt = c.patch_t, ph = c.patch_h, pw = c.patch_w, gh = c.grid_h(), gw = c.grid_w();
+  Mat x(c.tokens(), int64_t(C) * c.patch_volume());
+  for (int64_t tok = 0; tok < x.rows; ++tok) {
+    const int64_t f = tok / (gh * gw), h = (tok / gw) % gh, wi = tok % gw;
+    float* row = x.row(tok);
+    for (int ch = 0; ch < C; ++ch)
+      for (int p = 0; p < pt; ++p)
+        for (int q = 0; q < ph; ++q)
+          for (int r = 0; r < pw; ++r)
+            *row++ = latent[size_t(((ch * F + f * pt + p) * H + h * ph + q) * W + wi * pw + r)];
+  }
+  return x;
+}
+
+std::vector<float> unpatchify(const DitConfig& c, const Mat& x, int C) {
+  const int64_t F = c.latent_frames, H = c.latent_height, W = c.latent_width;
+  SIXBIT_CHECK(x.rows == c.tokens() && x.cols == int64_t(C) * c.patch_volume(), "unpatchify: tokens [", x.rows,
+               ",", x.cols, "] do not match the config's grid and ", C, " channels");
+  const int pt = c.patch_t, ph = c.patch_h, pw = c.patch_w, gh = c.grid_h(), gw = c.grid_w();
+  std::vector<float> out(static_cast<size_t>(C * F * H * W));
+  for (int64_t tok = 0; tok < x.rows; ++tok) {
+    const int64_t f = tok / (gh * gw), h = (tok / gw) % gh, wi = tok % gw;
+    const float* row = x.row(tok);
+    for (int p = 0; p < pt; ++p)
+      for (int q = 0; q < ph; ++q)
+        for (int r = 0; r < pw; ++r)
+          for (int ch = 0; ch < C; ++ch)
+            out[size_t(((ch * F + f * pt + p) * H + h * ph + q) * W + wi * pw + r)] = *row++;
+  }
+  return out;
+}
+
+Mat sinusoidal_embedding(int freq_dim, double t) {
+  const int half = freq_dim / 2;
+  Mat e(1, freq_dim);
+  for (int i = 0; i < half; ++i) {
+    const double arg = t * std::pow(10000.0, -double(i) / double(half));
+    e.v[size_t(i)] = float(std::cos(arg));
+    e.v[size_t(half + i)] = float(std::sin(arg));
+  }
+  return e;
+}
+
+std::vector<float> dit_forward(const DitConfig& c, const Weights& w, const std::vector<float>& latent, double t,
+                               const Mat& context, DitOps& ops, const BlockTap& tap) {
+  c.validate();
+  check_weights(c, w);
+  SIXBIT_CHECK(std::isfinite(t), "dit_forward: timestep must be finite");
+  SIXBIT_CHECK(context.cols == c.text_dim && context.rows >= 1 && context.rows <= c.text_len,
+               "dit_forward: context is [", context.rows, ",", context.cols, "], expected [1..", c.text_len, ",",
+               c.text_dim, "]");
+  const int64_t D = c.dim;
+
+  // Patch embedding: Conv3d with kernel = stride = patch is a Linear over flattened patches.
+  Mat x = linear(ops, w, patchify(c, latent, c.in_dim), "patch_embedding", D, -1, LinearKind::patch_embedding);
+
+  // Time: e = time_embedding(sinusoid); e0 = time_projection(e) = Linear(SiLU(e)) -> [6, dim].
+  Mat e = linear(ops, w, sinusoidal_embedding(c.freq_dim, t), "time_embedding.0", D, -1, LinearKind::time_0);
+  ops.silu(e);
+  e = linear(ops, w, e, "time_embedding.2", D, -1, LinearKind::time_2);
+  Mat e0 = e;
+  ops.silu(e0);
+  e0 = linear(ops, w, e0, "time_projection.1", 6 * D, -1, LinearKind::time_projection);
+
+  // Text: zero-pad to text_len, Linear -> GELU(tanh) -> Linear; all text_len tokens are attended.
+  Mat ctx(c.text_len, c.text_dim);
+  std::copy(context.v.begin(), context.v.end(), ctx.v.begin());
+  ctx = linear(ops, w, ctx, "text_embedding.0", D, -1, LinearKind::text_0);
+  ops.gelu_tanh(ctx);
+  ctx = linear(ops, w, ctx, "text_embedding.2", D, -1, LinearKind::text_2);
+
+  for (int b = 0; b < c.num_layers; ++b) {
+    const std::string p = "blocks." + std::to_string(b);
+    const std::vector<float> m = add_modulation(get(w, p + ".modulation"), e0, size_t(6 * D));
+    const float* mod[6];
+    for (int i = 0; i < 6; ++i) mod[i] = m.data() + i * D;
+
+    Mat h = x;  // self-attention: x += SelfAttn(LN1(x) * (1 + e1) + e0) * e2
+    ops.layer_norm(h, nullptr, nullptr, c.eps);
+    ops.modulate(h, mod[0], mod[1]);
+    Mat y;
+    attention_block(ops, w, c, b, true, h, h, y);
+    ops.gated_add(x, y, mod[2]);
+
+    h = x;  // cross-attention: x += CrossAttn(norm3(x), context), no gate
+    ops.layer_norm(h, get(w, p + ".norm3.weight"), get(w, p + ".norm3.bias"), c.eps);
+    attention_block(ops, w, c, b, false, h, ctx, y);
+    ops.gated_add(x, y, nullptr);
+
+    h = x;  // FFN: x += FFN(LN2(x) * (1 + e4) + e3) * e5
+    ops.layer_norm(h, nullptr, nullptr, c.eps);
+    ops.modulate(h, mod[3], mod[4]);
+    h = linear(ops, w, h, p + ".ffn.0", c.ffn_dim, b, LinearKind::ffn_0);
+    ops.gelu_tanh(h);
+    y = linear(ops, w, h, p + ".ffn.2", D, b, LinearKind::ffn_2);
+    ops.gated_add(x, y, mod[5]);
+    if (tap) tap(b, x);
+  }
+
+  // Head: LN(x) * (1 + m1) + m0 with (m0, m1) = head.modulation + e (the time embedding, not e0).
+  std::vector<float> m(static_cast<size_t>(2 * D));
+  const float* hmod = get(w, "head.modulation");
+  for (int64_t i = 0; i < 2 * D; ++i) m[size_t(i)] = hmod[i] + e.v[size_t(i % D)];
+  ops.layer_norm(x, nullptr, nullptr, c.eps);
+  ops.modulate(x, m.data(), m.data() + D);
+  x = linear(ops, w, x, "head.head", int64_t(c.out_dim) * c.patch_volume(), -1, LinearKind::head);
+  return unpatchify(c, x, c.out_dim);
+}
+
+}  // namespace sixbit::model

@@ -1,0 +1,165 @@
+// sixbit/reference/model/reference_ops.cpp: fp32 reference implementation of DitOps.
+#include <cmath>
+#include <vector>
+
+#include "common/check.hpp"
+#include "reference/model/ops.hpp"
+
+namespace sixbit::model {
+
+// Below this many multiply-adds an op runs on one thread: a parallel region costs more than it saves, and under a
+// loaded machine spinning OpenMP workers make tiny ops orders of magnitude slower. Results do not depend on it.
+constexpr int64_t kParallelWork = int64_t(1) << 16;
+
+std::string LayerId::name() const {
+  static const char* names[] = {"self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o", "cross_attn.q",
+                                "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2",
+                                "text_embedding.0", "text_embedding.2", "time_embedding.0", "time_embedding.2",
+                                "time_projection.1", "head.head", "patch_embedding"};
+  const std::string n = names[int(kind)];
+  return block >= 0 ? "blocks." + std::to_string(block) + "." + n : n;
+}
+
+Mat ReferenceOps::linear(const Mat& x, const float* w, int64_t out, const float* bias, const LayerId&) {
+  Mat y(x.rows, out);
+  const int64_t in = x.cols;
+#pragma omp parallel for schedule(static) if (x.rows * out * in > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    const float* xr = x.row(r);
+    float* yr = y.row(r);
+    for (int64_t o = 0; o < out; ++o) {
+      const float* wo = w + o * in;
+      float acc = 0.0f;  // sequential in i: order fixed, independent of threads
+      for (int64_t i = 0; i < in; ++i) acc += xr[i] * wo[i];
+      yr[o] = bias ? acc + bias[o] : acc;
+    }
+  }
+  return y;
+}
+
+Mat ReferenceOps::attention(const Mat& q, const Mat& k, const Mat& v, int heads) {
+  SIXBIT_CHECK(q.cols == k.cols && k.cols == v.cols && k.rows == v.rows && q.cols % heads == 0,
+               "attention: shape mismatch q [", q.rows, ",", q.cols, "] k [", k.rows, ",", k.cols, "] v [", v.rows,
+               ",", v.cols, "] heads ", heads);
+  const int64_t d = q.cols / heads, sk = k.rows;
+  const float scale = 1.0f / std::sqrt(float(d));
+  Mat o(q.rows, q.cols);
+#pragma omp parallel for collapse(2) schedule(static) if (q.rows * sk * q.cols > kParallelWork)
+  for (int h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < q.rows; ++i) {
+      std::vector<float> s(static_cast<size_t>(sk));
+      const float* qi = q.row(i) + h * d;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < sk; ++j) {
+        const float* kj = k.row(j) + h * d;
+        float acc = 0.0f;
+        for (int64_t c = 0; c < d; ++c) acc += qi[c] * kj[c];
+        s[j] = acc * scale;
+        mx = std::max(mx, s[j]);
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j < sk; ++j) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+      float* oi = o.row(i) + h * d;
+      for (int64_t j = 0; j < sk; ++j) {
+        const float p = s[j] / sum;
+        const float* vj = v.row(j) + h * d;
+        for (int64_t c = 0; c < d; ++c) oi[c] += p * vj[c];
+      }
+    }
+  }
+  return o;
+}
+
+void ReferenceOps::layer_norm(Mat& x, const float* weight, const float* bias, float eps) {
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    float* xr = x.row(r);
+    double mean = 0.0, var = 0.0;  // fp64 statistics: the row's mean/variance are then correctly rounded-ish
+    for (int64_t c = 0; c < x.cols; ++c) mean += xr[c];
+    mean /= double(x.cols);
+    for (int64_t c = 0; c < x.cols; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    var /= double(x.cols);
+    const float m = float(mean), inv = float(1.0 / std::sqrt(var + double(eps)));
+    for (int64_t c = 0; c < x.cols; ++c) {
+      float y = (xr[c] - m) * inv;
+      if (weight) y = y * weight[c] + (bias ? bias[c] : 0.0f);
+      xr[c] = y;
+    }
+  }
+}
+
+void ReferenceOps::rms_norm(Mat& x, const float* weight, float eps) {
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    float* xr = x.row(r);
+    double ss = 0.0;
+    for (int64_t c = 0; c < x.cols; ++c) ss += double(xr[c]) * xr[c];
+    const float inv = float(1.0 / std::sqrt(ss / double(x.cols) + double(eps)));
+    for (int64_t c = 0; c < x.cols; ++c) xr[c] = xr[c] * inv * weight[c];
+  }
+}
+
+// Wan2.1 wan/modules/model.py rope_params/rope_apply: head_dim d has c = d/2 complex (adjacent) pairs; the first
+// c - 2*(c/3) pairs rotate with the frame index, the next c/3 with the row, the last c/3 with the column. A part of
+// 2m real dims uses angle pos / 10000^(2j / (2m)) for pair j, all in fp64, and the product is rounded to fp32.
+void ReferenceOps::rope(Mat& x, int heads, int grid_f, int grid_h, int grid_w) {
+  SIXBIT_CHECK(x.rows == int64_t(grid_f) * grid_h * grid_w && x.cols % heads == 0, "rope: shape mismatch");
+  const int64_t d = x.cols / heads, c = d / 2;
+  const int64_t parts[3] = {c - 2 * (c / 3), c / 3, c / 3};
+  std::vector<double> inv_freq(static_cast<size_t>(c));
+  std::vector<int> axis(static_cast<size_t>(c));
+  for (int64_t p = 0, j0 = 0; p < 3; j0 += parts[p], ++p)
+    for (int64_t j = 0; j < parts[p]; ++j) {
+      inv_freq[j0 + j] = 1.0 / std::pow(10000.0, double(2 * j) / double(2 * parts[p]));
+      axis[j0 + j] = int(p);
+    }
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    const int64_t pos[3] = {r / (int64_t(grid_h) * grid_w), (r / grid_w) % grid_h, r % grid_w};
+    float* xr = x.row(r);
+    for (int64_t j = 0; j < c; ++j) {
+      const double ang = double(pos[axis[j]]) * inv_freq[j];
+      const double cs = std::cos(ang), sn = std::sin(ang);
+      for (int h = 0; h < heads; ++h) {
+        float* p = xr + h * d + 2 * j;
+        const double a = p[0], b = p[1];
+        p[0] = float(a * cs - b * sn);
+        p[1] = float(a * sn + b * cs);
+      }
+    }
+  }
+}
+
+void ReferenceOps::gelu_tanh(Mat& x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi), PyTorch's GELU(approximate='tanh')
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t i = 0; i < int64_t(x.v.size()); ++i) {
+    const float a = x.v[i];
+    x.v[i] = 0.5f * a * (1.0f + std::tanh(k * (a + 0.044715f * a * a * a)));
+  }
+}
+
+void ReferenceOps::silu(Mat& x) {
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t i = 0; i < int64_t(x.v.size()); ++i) x.v[i] = x.v[i] / (1.0f + std::exp(-x.v[i]));
+}
+
+void ReferenceOps::modulate(Mat& x, const float* shift, const float* scale) {
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    float* xr = x.row(r);
+    for (int64_t c = 0; c < x.cols; ++c) xr[c] = xr[c] * (1.0f + scale[c]) + shift[c];
+  }
+}
+
+void ReferenceOps::gated_add(Mat& x, const Mat& y, const float* gate) {
+  SIXBIT_CHECK(x.rows == y.rows && x.cols == y.cols, "gated_add: shape mismatch");
+#pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    float* xr = x.row(r);
+    const float* yr = y.row(r);
+    for (int64_t c = 0; c < x.cols; ++c) xr[c] += gate ? yr[c] * gate[c] : yr[c];
+  }
+}
+
+}  // namespace sixbit::model
