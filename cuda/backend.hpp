@@ -40,8 +40,21 @@ void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, 
 void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int32_t* acc_workspace,
                         int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
+// acc[M,N] = A[M,K] W[N,K]^T in int32 (exact) through cuBLASLt: the first half of gemm_w8a8_cublaslt.
+void gemm_i8_int32_cublaslt(const int8_t* a, const int8_t* w, int32_t* acc, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
 // The W8A8 epilogue of qgemm.hpp applied to int32 accumulators already on the device.
 void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, float* y, int64_t M, int64_t N, cudaStream_t stream);
+
+// FAST W4A4 (cuda/gemm_fast.cu), not bit-exact: A and W dequantized exactly to bf16 (row-major scales) into the
+// workspaces (M*K and N*K bf16), then cuBLASLt bf16 -> fp32 with alpha = ga*gw. Pass w_packed = nullptr to reuse a
+// W already dequantized into w_bf16_workspace (weights are constant). No bias. Error bound: tests/gpu.
+void nvfp4_dequantize_bf16(const uint8_t* packed, const uint8_t* scales, int64_t rows, int64_t cols, void* out_bf16, cudaStream_t stream);
+void gemm_w4a4_fast(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                    float w_global_decode, float* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K,
+                    cudaStream_t stream);
+// Y[M,N] fp32 = alpha * A[M,K] W[N,K]^T with bf16 operands, fp32 accumulate (cuBLASLt).
+void gemm_bf16_f32out_cublaslt(const void* a_bf16, const void* w_bf16, float* y, float alpha, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
 // bf16 baseline GEMM through cuBLASLt (for benchmarks): Y[M,N] (fp32 accumulate, bf16 out) = A[M,K] W[N,K]^T.
 void gemm_bf16_cublaslt(const void* a_bf16, const void* w_bf16, void* y_bf16, int64_t M, int64_t N, int64_t K, cudaStream_t stream);

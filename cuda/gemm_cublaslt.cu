@@ -65,18 +65,30 @@ void lt_matmul_tn(cudaDataType_t ab, cudaDataType_t c_type, cublasComputeType_t 
 }
 }  // namespace
 
+void gemm_i8_int32_cublaslt(const int8_t* a, const int8_t* w, int32_t* acc, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(K % 16 == 0, "int8 GEMM: K = ", K, " is not a multiple of 16");
+  if (M == 0 || N == 0) return;
+  const int32_t alpha = 1, beta = 0;
+  lt_matmul_tn(CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I, &alpha, &beta, w, a, acc, M, N, K, stream);
+}
+
 void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int32_t* acc, int64_t M,
                         int64_t N, int64_t K, cudaStream_t stream) {
   SIXBIT_CHECK(K % 16 == 0, "W8A8: K = ", K, " is not a multiple of 16");
   if (M == 0 || N == 0) return;
-  const int32_t alpha = 1, beta = 0;
-  lt_matmul_tn(CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I, &alpha, &beta, w, a, acc, M, N, K, stream);
+  gemm_i8_int32_cublaslt(a, w, acc, M, N, K, stream);
   w8a8_epilogue(acc, sa, sw, bias, y, M, N, stream);
 }
 
 void gemm_bf16_cublaslt(const void* a, const void* w, void* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
   const float alpha = 1.0f, beta = 0.0f;
   lt_matmul_tn(CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, &alpha, &beta, w, a, y, M, N, K, stream);
+}
+
+void gemm_bf16_f32out_cublaslt(const void* a, const void* w, float* y, float alpha, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  if (M == 0 || N == 0) return;
+  const float beta = 0.0f;
+  lt_matmul_tn(CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F, CUDA_R_32F, &alpha, &beta, w, a, y, M, N, K, stream);
 }
 
 }  // namespace sixbit::cuda

@@ -54,12 +54,23 @@ __global__ void nvfp4_quantize_kernel(const float* __restrict__ x, int64_t rows,
   scales[blocked ? quant::nvfp4_blocked_offset(r, c, blocks_per_row) : blk] = scale;
 }
 
-// One 256-thread block per row: amax by reduction (a max: order-independent), then the shared codec.
+// One 256-thread block per row: amax by reduction (a max: order-independent), then the shared codec. Rows
+// whose length is a multiple of 4 (every DiT width) take float4 loads and 4-byte code stores; the second read of
+// the row mostly hits L2 (a 8960-wide row is 35 KB).
 __global__ void int8_quantize_rows_kernel(const float* __restrict__ x, int64_t cols, int8_t* __restrict__ codes, float* __restrict__ scales) {
   __shared__ float warp_max[32];
   const float* row = x + blockIdx.x * cols;
+  int8_t* out = codes + blockIdx.x * cols;
+  const bool vec = cols % 4 == 0;
   float m = 0.0f;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, fabsf(row[c]));
+  if (vec) {
+    for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
+      const float4 q = reinterpret_cast<const float4*>(row)[c];
+      m = fmaxf(fmaxf(m, fmaxf(fabsf(q.x), fabsf(q.y))), fmaxf(fabsf(q.z), fabsf(q.w)));
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, fabsf(row[c]));
+  }
   for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
   if ((threadIdx.x & 31) == 0) warp_max[threadIdx.x >> 5] = m;
   __syncthreads();
@@ -71,7 +82,17 @@ __global__ void int8_quantize_rows_kernel(const float* __restrict__ x, int64_t c
   __syncthreads();
   const fmt::Int8Scale s = fmt::int8_scale_from_amax(warp_max[0]);
   if (threadIdx.x == 0) scales[blockIdx.x] = s.scale;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) codes[blockIdx.x * cols + c] = fmt::int8_encode(row[c], s.inv_scale);
+  if (vec) {
+    for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
+      const float4 q = reinterpret_cast<const float4*>(row)[c];
+      char4 o;
+      o.x = fmt::int8_encode(q.x, s.inv_scale), o.y = fmt::int8_encode(q.y, s.inv_scale);
+      o.z = fmt::int8_encode(q.z, s.inv_scale), o.w = fmt::int8_encode(q.w, s.inv_scale);
+      reinterpret_cast<char4*>(out)[c] = o;
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = fmt::int8_encode(row[c], s.inv_scale);
+  }
 }
 
 }  // namespace sixbit::cuda::kernels
