@@ -56,6 +56,14 @@ void gemm_w4a4_fast(const uint8_t* a_packed, const uint8_t* a_scales, float a_gl
 // Y[M,N] fp32 = alpha * A[M,K] W[N,K]^T with bf16 operands, fp32 accumulate (cuBLASLt).
 void gemm_bf16_f32out_cublaslt(const void* a_bf16, const void* w_bf16, float* y, float alpha, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
+// W4A4 on Blackwell through cuBLASLt block-scaled FP4 (cuda/gemm_fp4_blackwell.cu). Scales in the 128x4 blocked
+// layout; y = alpha * sum (alpha = 0.25 * ga * gw is NOT applied inside: pass ga * gw, FP4 values are not in half
+// units here). Selected at run time: blockscaled_fp4_supported() is true on compute capability >= 10 only; on
+// Hopper the call throws a clear sixbit::Error. Compiled in CI; never run on the lent (Hopper) GPUs.
+bool blockscaled_fp4_supported(int device);
+void gemm_w4a4_blockscaled_cublaslt(const uint8_t* a_packed, const uint8_t* a_scales_blocked, const uint8_t* w_packed, const uint8_t* w_scales_blocked,
+                                    float alpha, float* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
 // bf16 baseline GEMM through cuBLASLt (for benchmarks): Y[M,N] (fp32 accumulate, bf16 out) = A[M,K] W[N,K]^T.
 void gemm_bf16_cublaslt(const void* a_bf16, const void* w_bf16, void* y_bf16, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 

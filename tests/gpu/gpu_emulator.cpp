@@ -234,4 +234,17 @@ TEST(GpuGemm, RejectsKNotMultipleOf16) {
   EXPECT_THROW(cuda::gemm_w8a8_exact(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 4, 4, 24, nullptr), Error);
 }
 
+// The Blackwell block-scaled FP4 path is selected by compute capability. On the lent Hopper GPUs it must refuse
+// with a clear error rather than crash or return garbage; on Blackwell its accuracy check is not written yet.
+TEST(GpuGemm, BlockscaledFp4RefusesClearlyBeforeBlackwell) {
+  SKIP_WITHOUT_GPU();
+  if (cuda::blockscaled_fp4_supported(0)) GTEST_SKIP() << "Blackwell device: the FP4 cuBLASLt path has no accuracy test yet (never run here)";
+  try {
+    cuda::gemm_w4a4_blockscaled_cublaslt(nullptr, nullptr, nullptr, nullptr, 1.0f, nullptr, 128, 128, 128, nullptr);
+    ADD_FAILURE() << "expected a refusal on a pre-Blackwell GPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Blackwell"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
