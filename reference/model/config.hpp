@@ -1,6 +1,6 @@
 // sixbit/reference/model/config.hpp: dimensions of a Wan2.1 text-to-video DiT, presets and JSON configs.
 //
-// Real dims from Wan-Video/Wan2.1 wan/configs/wan_t2v_1_3B.py and wan_t2v_14B.py (see /work/shared/NOTES-dit.md).
+// Real dims from Wan-Video/Wan2.1 wan/configs/wan_t2v_1_3B.py and wan_t2v_14B.py (see the team notes ../shared/NOTES-dit.md).
 #pragma once
 
 #include <cstdint>
