@@ -170,4 +170,10 @@ OwnedTensor make_f32_tensor(std::string name, std::vector<int64_t> shape, const 
   return t;
 }
 
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 }  // namespace sixbit::io

@@ -76,6 +76,9 @@ struct FloatTensor {
 };
 std::vector<FloatTensor> load_float_tensors(const std::string& path, bool skip_non_float);
 
+// "[2, 3]": for error messages.
+std::string shape_string(const std::vector<int64_t>& shape);
+
 OwnedTensor make_f32_tensor(std::string name, std::vector<int64_t> shape, const float* values);
 
 }  // namespace sixbit::io
