@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/summary_reporter.hpp"
 #include "emulation/gemm/qgemm.hpp"
 
 #if defined(SIXBIT_HAVE_BLAS)
@@ -89,40 +90,23 @@ BENCHMARK(BM_W8A8)->Apply(dit_shapes);
 BENCHMARK(BM_W4A4)->Apply(dit_shapes);
 BENCHMARK(BM_W4A8)->Apply(dit_shapes);
 
-// Collects each run's GFLOP/s and prints ratios to SGEMM of the same shape, measured in this run.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      const auto it = r.counters.find("GFLOP/s");
-      if (it != r.counters.end() && !r.error_occurred) rates_[r.benchmark_name()] = it->second.value;
-    }
-    ConsoleReporter::ReportRuns(runs);
+// Ratios of each kernel to SGEMM of the same shape, measured in this run.
+void print_sgemm_ratios(const sixbit::bench::Rates& rates) {
+  std::printf("\n%-28s %10s %10s %8s  %s\n", "kernel/shape", "GFLOP/s", "SGEMM", "ratio", "target");
+  for (const auto& [name, rate] : rates) {
+    if (name.rfind("BM_SGEMM", 0) == 0) continue;
+    const std::string shape = name.substr(name.find('/'));
+    const auto base = rates.find("BM_SGEMM" + shape);
+    if (base == rates.end()) continue;
+    const bool w8 = name.rfind("BM_W8A8", 0) == 0;
+    const double ratio = rate / base->second, target = w8 ? 1.0 : 0.5;
+    std::printf("%-28s %10.1f %10.1f %7.2fx  >= %.1fx %s\n", name.c_str() + 3, rate, base->second, ratio, target, ratio >= target ? "met" : "MISSED");
   }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    std::printf("\n%-28s %10s %10s %8s  %s\n", "kernel/shape", "GFLOP/s", "SGEMM", "ratio", "target");
-    for (const auto& [name, rate] : rates_) {
-      if (name.rfind("BM_SGEMM", 0) == 0) continue;
-      const std::string shape = name.substr(name.find('/'));
-      const auto base = rates_.find("BM_SGEMM" + shape);
-      if (base == rates_.end()) continue;
-      const bool w8 = name.rfind("BM_W8A8", 0) == 0;
-      const double ratio = rate / base->second, target = w8 ? 1.0 : 0.5;
-      std::printf("%-28s %10.1f %10.1f %7.2fx  >= %.1fx %s\n", name.c_str() + 3, rate, base->second, ratio, target, ratio >= target ? "met" : "MISSED");
-    }
-  }
-
- private:
-  std::map<std::string, double> rates_;
-};
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  sixbit::bench::SummaryReporter reporter("GFLOP/s", 1.0, print_sgemm_ratios);
+  return sixbit::bench::run_with_summary(argc, argv, reporter);
 }

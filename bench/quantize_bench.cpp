@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/summary_reporter.hpp"
 #include "emulation/quant/int8_quant.hpp"
 #include "emulation/quant/nvfp4.hpp"
 
@@ -61,33 +62,17 @@ BENCHMARK(BM_Nvfp4Te)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Nvfp4Torchao)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Int8PerRow)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      const auto it = r.counters.find("bytes_per_second");
-      if (it != r.counters.end() && !r.error_occurred) rates_[r.benchmark_name()] = it->second.value / omp_get_max_threads();
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const auto base = rates_.find("BM_Memcpy/real_time");
-    if (base == rates_.end()) return;
-    std::printf("\n%-28s %12s %8s   (fp32 input GB/s per core; memcpy of the same bytes in this run)\n", "quantizer", "GB/s/core", "vs copy");
-    for (const auto& [name, rate] : rates_) std::printf("%-28s %12.2f %7.2fx\n", name.c_str() + 3, rate * 1e-9, rate / base->second);
-  }
-
- private:
-  std::map<std::string, double> rates_;
-};
+// GB/s per core of each quantizer and its ratio to the memcpy of the same bytes, measured in this run.
+void print_copy_ratios(const sixbit::bench::Rates& rates) {
+  const auto base = rates.find("BM_Memcpy/real_time");
+  if (base == rates.end()) return;
+  std::printf("\n%-28s %12s %8s   (fp32 input GB/s per core; memcpy of the same bytes in this run)\n", "quantizer", "GB/s/core", "vs copy");
+  for (const auto& [name, rate] : rates) std::printf("%-28s %12.2f %7.2fx\n", name.c_str() + 3, rate * 1e-9, rate / base->second);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  sixbit::bench::SummaryReporter reporter("bytes_per_second", omp_get_max_threads(), print_copy_ratios);
+  return sixbit::bench::run_with_summary(argc, argv, reporter);
 }
