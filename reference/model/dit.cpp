@@ -20,14 +20,6 @@ Mat linear(DitOps& ops, const Weights& w, const Mat& x, const std::string& prefi
   return ops.linear(x, get(w, prefix + ".weight"), out, get(w, prefix + ".bias"), LayerId{block, kind});
 }
 
-// Adds a per-block learned modulation [1, k, dim] to the shared time projection [k*dim] in fp32 (Wan:
-// `(self.modulation + e).chunk(k, dim=1)` under autocast(float32)).
-std::vector<float> add_modulation(const float* learned, const Mat& e, size_t n) {
-  std::vector<float> m(n);
-  for (size_t i = 0; i < n; ++i) m[i] = learned[i] + e.v[i];
-  return m;
-}
-
 void attention_block(DitOps& ops, const Weights& w, const DitConfig& c, int b, bool self, const Mat& xq,
                      const Mat& kv_src, Mat& out) {
   const std::string p = "blocks." + std::to_string(b) + (self ? ".self_attn" : ".cross_attn");
@@ -106,58 +98,56 @@ std::vector<float> dit_forward(const DitConfig& c, const Weights& w, const std::
   const int64_t D = c.dim;
 
   // Patch embedding: Conv3d with kernel = stride = patch is a Linear over flattened patches.
-  Mat x = linear(ops, w, patchify(c, latent, c.in_dim), "patch_embedding", D, -1, LinearKind::patch_embedding);
+  Mat x = linear(ops, w, ops.from_host(patchify(c, latent, c.in_dim)), "patch_embedding", D, -1, LinearKind::patch_embedding);
 
   // Time: e = time_embedding(sinusoid); e0 = time_projection(e) = Linear(SiLU(e)) -> [6, dim].
-  Mat e = linear(ops, w, sinusoidal_embedding(c.freq_dim, t), "time_embedding.0", D, -1, LinearKind::time_0);
+  Mat e = linear(ops, w, ops.from_host(sinusoidal_embedding(c.freq_dim, t)), "time_embedding.0", D, -1, LinearKind::time_0);
   ops.silu(e);
   e = linear(ops, w, e, "time_embedding.2", D, -1, LinearKind::time_2);
-  Mat e0 = e;
+  Mat e0 = ops.clone(e);
   ops.silu(e0);
   e0 = linear(ops, w, e0, "time_projection.1", 6 * D, -1, LinearKind::time_projection);
 
   // Text: zero-pad to text_len, Linear -> GELU(tanh) -> Linear; all text_len tokens are attended.
   Mat ctx(c.text_len, c.text_dim);
   std::copy(context.v.begin(), context.v.end(), ctx.v.begin());
-  ctx = linear(ops, w, ctx, "text_embedding.0", D, -1, LinearKind::text_0);
+  ctx = linear(ops, w, ops.from_host(std::move(ctx)), "text_embedding.0", D, -1, LinearKind::text_0);
   ops.gelu_tanh(ctx);
   ctx = linear(ops, w, ctx, "text_embedding.2", D, -1, LinearKind::text_2);
 
   for (int b = 0; b < c.num_layers; ++b) {
     const std::string p = "blocks." + std::to_string(b);
-    const std::vector<float> m = add_modulation(get(w, p + ".modulation"), e0, size_t(6 * D));
-    const float* mod[6];
-    for (int i = 0; i < 6; ++i) mod[i] = m.data() + i * D;
+    // m = blocks.b.modulation + e0 in fp32 (Wan: `(self.modulation + e).chunk(6, dim=1)` under autocast(float32)).
+    const Mat m = ops.add_modulation(get(w, p + ".modulation"), e0, 6 * D);
 
-    Mat h = x;  // self-attention: x += SelfAttn(LN1(x) * (1 + e1) + e0) * e2
+    Mat h = ops.clone(x);  // self-attention: x += SelfAttn(LN1(x) * (1 + m1) + m0) * m2
     ops.layer_norm(h, nullptr, nullptr, c.eps);
-    ops.modulate(h, mod[0], mod[1]);
+    ops.modulate(h, m, 0, 1);
     Mat y;
     attention_block(ops, w, c, b, true, h, h, y);
-    ops.gated_add(x, y, mod[2]);
+    ops.gated_add(x, y, &m, 2);
 
-    h = x;  // cross-attention: x += CrossAttn(norm3(x), context), no gate
+    h = ops.clone(x);  // cross-attention: x += CrossAttn(norm3(x), context), no gate
     ops.layer_norm(h, get(w, p + ".norm3.weight"), get(w, p + ".norm3.bias"), c.eps);
     attention_block(ops, w, c, b, false, h, ctx, y);
-    ops.gated_add(x, y, nullptr);
+    ops.gated_add(x, y, nullptr, 0);
 
-    h = x;  // FFN: x += FFN(LN2(x) * (1 + e4) + e3) * e5
+    h = ops.clone(x);  // FFN: x += FFN(LN2(x) * (1 + m4) + m3) * m5
     ops.layer_norm(h, nullptr, nullptr, c.eps);
-    ops.modulate(h, mod[3], mod[4]);
+    ops.modulate(h, m, 3, 4);
     h = linear(ops, w, h, p + ".ffn.0", c.ffn_dim, b, LinearKind::ffn_0);
     ops.gelu_tanh(h);
     y = linear(ops, w, h, p + ".ffn.2", D, b, LinearKind::ffn_2);
-    ops.gated_add(x, y, mod[5]);
+    ops.gated_add(x, y, &m, 5);
     if (tap) tap(b, x);
   }
 
-  // Head: LN(x) * (1 + m1) + m0 with (m0, m1) = head.modulation + e (the time embedding, not e0).
-  std::vector<float> m(static_cast<size_t>(2 * D));
-  const float* hmod = get(w, "head.modulation");
-  for (int64_t i = 0; i < 2 * D; ++i) m[size_t(i)] = hmod[i] + e.v[size_t(i % D)];
+  // Head: LN(x) * (1 + h1) + h0 with (h0, h1) = head.modulation + e (the time embedding, not e0).
+  const Mat hm = ops.add_modulation(get(w, "head.modulation"), e, 2 * D);
   ops.layer_norm(x, nullptr, nullptr, c.eps);
-  ops.modulate(x, m.data(), m.data() + D);
+  ops.modulate(x, hm, 0, 1);
   x = linear(ops, w, x, "head.head", int64_t(c.out_dim) * c.patch_volume(), -1, LinearKind::head);
+  x = ops.to_host(x);
   return unpatchify(c, x, c.out_dim);
 }
 

@@ -24,7 +24,8 @@ std::vector<float> unpatchify(const DitConfig& cfg, const Mat& tokens, int chann
 // Wan's sinusoidal_embedding_1d in fp64, rounded to fp32: [cos(t*w_i), sin(t*w_i)], w_i = 10000^(-i/half).
 Mat sinusoidal_embedding(int freq_dim, double t);
 
-// Called after each block with the block index and the residual stream [tokens, dim].
+// Called after each block with the block index and the residual stream [tokens, dim] as the backend holds it
+// (a device backend's Mat has no host values: read them through ops.to_host).
 using BlockTap = std::function<void(int block, const Mat& x)>;
 
 // One forward: latent [in_dim, F, H, W] at timestep t (Wan's t in [0, 1000]), text context

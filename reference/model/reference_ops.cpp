@@ -144,7 +144,26 @@ void ReferenceOps::silu(Mat& x) {
   for (int64_t i = 0; i < int64_t(x.v.size()); ++i) x.v[i] = x.v[i] / (1.0f + std::exp(-x.v[i]));
 }
 
-void ReferenceOps::modulate(Mat& x, const float* shift, const float* scale) {
+Mat ReferenceOps::add_modulation(const float* learned, const Mat& e, int64_t n) {
+  SIXBIT_CHECK(e.rows == 1 && e.cols > 0 && n % e.cols == 0, "add_modulation: e is [", e.rows, ",", e.cols,
+               "], cannot broadcast to ", n);
+  Mat m(1, n);
+  for (int64_t i = 0; i < n; ++i) m.v[size_t(i)] = learned[i] + e.v[size_t(i % e.cols)];
+  return m;
+}
+
+namespace {
+// Chunk `c` (x_cols values) of a modulation vector [1, k * x_cols].
+const float* mod_chunk(const Mat& mod, int c, int64_t x_cols) {
+  SIXBIT_CHECK(mod.rows == 1 && c >= 0 && (int64_t(c) + 1) * x_cols <= mod.cols, "modulation chunk ", c, " of width ",
+               x_cols, " is outside a modulation vector of ", mod.cols);
+  return mod.v.data() + int64_t(c) * x_cols;
+}
+}  // namespace
+
+void ReferenceOps::modulate(Mat& x, const Mat& mod, int shift_chunk, int scale_chunk) {
+  const float* shift = mod_chunk(mod, shift_chunk, x.cols);
+  const float* scale = mod_chunk(mod, scale_chunk, x.cols);
 #pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
   for (int64_t r = 0; r < x.rows; ++r) {
     float* xr = x.row(r);
@@ -152,14 +171,51 @@ void ReferenceOps::modulate(Mat& x, const float* shift, const float* scale) {
   }
 }
 
-void ReferenceOps::gated_add(Mat& x, const Mat& y, const float* gate) {
+void ReferenceOps::gated_add(Mat& x, const Mat& y, const Mat* mod, int gate_chunk) {
   SIXBIT_CHECK(x.rows == y.rows && x.cols == y.cols, "gated_add: shape mismatch");
+  const float* gate = mod ? mod_chunk(*mod, gate_chunk, x.cols) : nullptr;
 #pragma omp parallel for schedule(static) if (int64_t(x.v.size()) > kParallelWork)
   for (int64_t r = 0; r < x.rows; ++r) {
     float* xr = x.row(r);
     const float* yr = y.row(r);
     for (int64_t c = 0; c < x.cols; ++c) xr[c] += gate ? yr[c] * gate[c] : yr[c];
   }
+}
+
+Mat ReferenceOps::sub(const Mat& a, const Mat& b) {
+  SIXBIT_CHECK(a.rows == b.rows && a.cols == b.cols, "sub: shape mismatch [", a.rows, ",", a.cols, "] vs [", b.rows,
+               ",", b.cols, "]");
+  Mat d(a.rows, a.cols);
+  for (size_t i = 0; i < a.v.size(); ++i) d.v[i] = a.v[i] - b.v[i];
+  return d;
+}
+
+DiffNorms ReferenceOps::diff_norms(const Mat& a, const Mat& b) {
+  SIXBIT_CHECK(a.rows == b.rows && a.cols == b.cols, "diff_norms: shape mismatch [", a.rows, ",", a.cols, "] vs [",
+               b.rows, ",", b.cols, "]");
+  std::vector<DiffNorms> rows(static_cast<size_t>(a.rows));
+#pragma omp parallel for schedule(static) if (int64_t(a.v.size()) > kParallelWork)
+  for (int64_t r = 0; r < a.rows; ++r) {
+    DiffNorms s;
+    const float* ar = a.row(r);
+    const float* br = b.row(r);
+    for (int64_t c = 0; c < a.cols; ++c) {
+      const double d = double(ar[c]) - double(br[c]), ref = br[c];
+      s.l1_diff += std::fabs(d);
+      s.l1_ref += std::fabs(ref);
+      s.l2_diff += d * d;
+      s.l2_ref += ref * ref;
+    }
+    rows[size_t(r)] = s;
+  }
+  DiffNorms total;
+  for (const DiffNorms& s : rows) {
+    total.l1_diff += s.l1_diff;
+    total.l1_ref += s.l1_ref;
+    total.l2_diff += s.l2_diff;
+    total.l2_ref += s.l2_ref;
+  }
+  return total;
 }
 
 }  // namespace sixbit::model
