@@ -5,28 +5,6 @@
 
 namespace sixbit::model {
 
-std::string_view linear_precision_name(LinearPrecision p) {
-  switch (p) {
-    case LinearPrecision::kW8A8: return "w8a8";
-    case LinearPrecision::kW4A4: return "w4a4";
-    case LinearPrecision::kW4A8: return "w4a8";
-    default: return "full";
-  }
-}
-
-LinearPrecision linear_precision_from_name(std::string_view name) {
-  for (auto p : {LinearPrecision::kFull, LinearPrecision::kW8A8, LinearPrecision::kW4A4, LinearPrecision::kW4A8})
-    if (name == linear_precision_name(p)) return p;
-  SIXBIT_CHECK(false, "unknown linear precision '", name, "' (expected full, w8a8, w4a4 or w4a8)");
-  return LinearPrecision::kFull;
-}
-
-LinearPrecision PrecisionPlan::of(const LayerId& id) const {
-  if (id.block < 0) return LinearPrecision::kFull;  // embeddings, time MLP, head: outside the blocks
-  const auto it = per_linear.find({id.block, id.kind});
-  return it == per_linear.end() ? block_default : it->second;
-}
-
 const quant::Nvfp4Tensor& EmulatorOps::nvfp4_weight(const float* w, int64_t out, int64_t in) {
   auto it = nvfp4_cache_.find(w);
   if (it == nvfp4_cache_.end()) it = nvfp4_cache_.emplace(w, quant::nvfp4_quantize(w, out, in, recipe_)).first;

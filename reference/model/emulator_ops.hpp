@@ -8,7 +8,6 @@
 #pragma once
 
 #include <map>
-#include <string_view>
 #include <utility>
 
 #include "emulation/quant/int8_quant.hpp"
@@ -17,22 +16,10 @@
 
 namespace sixbit::model {
 
-enum class LinearPrecision : uint8_t { kFull, kW8A8, kW4A4, kW4A8 };
-std::string_view linear_precision_name(LinearPrecision p);
-LinearPrecision linear_precision_from_name(std::string_view name);  // "full", "w8a8", "w4a4", "w4a8"
-
-// Precision of each block linear; entries not set take `block_default`. Non-block linears are always full.
-struct PrecisionPlan {
-  LinearPrecision block_default = LinearPrecision::kFull;
-  std::map<std::pair<int, LinearKind>, LinearPrecision> per_linear;
-  LinearPrecision of(const LayerId& id) const;
-  static PrecisionPlan uniform(LinearPrecision p) { return PrecisionPlan{p, {}}; }
-};
-
 class EmulatorOps : public ReferenceOps {
  public:
   explicit EmulatorOps(PrecisionPlan plan = {}, quant::Nvfp4Recipe recipe = quant::Nvfp4Recipe::kTe) : plan_(std::move(plan)), recipe_(recipe) {}
-  void set_plan(PrecisionPlan plan) { plan_ = std::move(plan); }
+  void set_plan(const PrecisionPlan& plan) override { plan_ = plan; }
   const PrecisionPlan& plan() const { return plan_; }
   Mat linear(const Mat& x, const float* w, int64_t out, const float* bias, const LayerId& id) override;
   // How many linear calls ran in each precision since construction (for reports and tests).

@@ -7,8 +7,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sixbit::model {
@@ -49,9 +52,27 @@ struct LayerId {
   std::string name() const;
 };
 
+enum class LinearPrecision : uint8_t { kFull, kW8A8, kW4A4, kW4A8 };
+std::string_view linear_precision_name(LinearPrecision p);
+LinearPrecision linear_precision_from_name(std::string_view name);  // "full", "w8a8", "w4a4", "w4a8"
+
+// Precision of each block linear (the data a predictor fills per block and step); entries not set take
+// `block_default`. Non-block linears (embeddings, time MLP, head) are always full.
+struct PrecisionPlan {
+  LinearPrecision block_default = LinearPrecision::kFull;
+  std::map<std::pair<int, LinearKind>, LinearPrecision> per_linear;
+  LinearPrecision of(const LayerId& id) const;
+  bool all_full() const;
+  static PrecisionPlan uniform(LinearPrecision p) { return PrecisionPlan{p, {}}; }
+};
+
 class DitOps {
  public:
   virtual ~DitOps() = default;
+
+  // The precision of each block linear from the next op on (the harness sets it between steps). A backend that runs
+  // only full precision (ReferenceOps) refuses a plan that asks for anything else.
+  virtual void set_plan(const PrecisionPlan& plan);
 
   // Tensors in and out of the backend. Host backends: identity / a copy.
   virtual Mat from_host(Mat host) { return host; }

@@ -20,6 +20,39 @@ std::string LayerId::name() const {
   return block >= 0 ? "blocks." + std::to_string(block) + "." + n : n;
 }
 
+std::string_view linear_precision_name(LinearPrecision p) {
+  switch (p) {
+    case LinearPrecision::kW8A8: return "w8a8";
+    case LinearPrecision::kW4A4: return "w4a4";
+    case LinearPrecision::kW4A8: return "w4a8";
+    default: return "full";
+  }
+}
+
+LinearPrecision linear_precision_from_name(std::string_view name) {
+  for (auto p : {LinearPrecision::kFull, LinearPrecision::kW8A8, LinearPrecision::kW4A4, LinearPrecision::kW4A8})
+    if (name == linear_precision_name(p)) return p;
+  SIXBIT_CHECK(false, "unknown linear precision '", name, "' (expected full, w8a8, w4a4 or w4a8)");
+  return LinearPrecision::kFull;
+}
+
+LinearPrecision PrecisionPlan::of(const LayerId& id) const {
+  if (id.block < 0) return LinearPrecision::kFull;  // embeddings, time MLP, head: outside the blocks
+  const auto it = per_linear.find({id.block, id.kind});
+  return it == per_linear.end() ? block_default : it->second;
+}
+
+bool PrecisionPlan::all_full() const {
+  if (block_default != LinearPrecision::kFull) return false;
+  for (const auto& [key, p] : per_linear)
+    if (p != LinearPrecision::kFull) return false;
+  return true;
+}
+
+void DitOps::set_plan(const PrecisionPlan& plan) {
+  SIXBIT_CHECK(plan.all_full(), "this backend runs full precision only; it cannot take a quantized plan");
+}
+
 Mat ReferenceOps::linear(const Mat& x, const float* w, int64_t out, const float* bias, const LayerId&) {
   Mat y(x.rows, out);
   const int64_t in = x.cols;

@@ -86,3 +86,12 @@ TEST(DitOps, DiffNormsMatchLongDoubleAndIgnoreThreadCount) {
   EXPECT_TRUE(std::isinf(ops.diff_norms(a, sm::Mat(300, 257)).rel_l1()));
   EXPECT_THROW(ops.diff_norms(a, random_mat(12, 257, 300)), sixbit::Error);
 }
+
+TEST(DitOps, ReferenceBackendRefusesQuantizedPlans) {
+  sm::ReferenceOps ops;
+  EXPECT_NO_THROW(ops.set_plan(sm::PrecisionPlan::uniform(sm::LinearPrecision::kFull)));
+  EXPECT_THROW(ops.set_plan(sm::PrecisionPlan::uniform(sm::LinearPrecision::kW4A4)), sixbit::Error);
+  sm::PrecisionPlan one_layer;
+  one_layer.per_linear[{0, sm::LinearKind::ffn_0}] = sm::LinearPrecision::kW8A8;
+  EXPECT_THROW(ops.set_plan(one_layer), sixbit::Error);
+}
