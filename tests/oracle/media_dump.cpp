@@ -1,8 +1,10 @@
-// Writes PNGs and GIFs with sixbit::io plus the raw pixels they should hold, for
-// tests/oracle/media_pillow.py to decode with Pillow (a reader nobody here wrote) and compare.
+// Writes PNGs and GIFs with sixbit::io (and plots with sixbit::plot) plus the raw pixels they should hold, for
+// tests/oracle/media_pillow.py to decode with Pillow (a reader nobody here wrote) and compare; and least-squares
+// fits (plot::fit_line) for it to recompute with numpy.
 // Usage: media_dump OUT_DIR   (OUT_DIR is created; existing files in it are replaced)
 // OUT_DIR/manifest.txt, one case per line:  png NAME W H  |  gif NAME W H FRAMES DELAY_CS
 // NAME.png / NAME.gif is the file, NAME.rgb the expected pixels ([frames, H, W, 3] bytes).
+// OUT_DIR/fits.txt, per fit: "N a c r r2" (%.17g) then a line of N x values and a line of N y values.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/plot/plot.hpp"
 #include "reference/io/image_io.hpp"
 
 namespace {
@@ -110,6 +113,50 @@ int main(int argc, char** argv) {
     // GIF quantized (> 256 colors): median cut, nearest entry.
     d.gif("gif_quant_gradient", gradient_frames(96, 64, 6), 6);
     d.gif("gif_quant_noise", {noise(40, 30, rng), noise(40, 30, rng)}, 6);
+    // Plots: the PNG Pillow decodes must be the image the plotter rendered.
+    namespace plot = sixbit::plot;
+    plot::LinePlot lines;
+    lines.title = "oracle lines";
+    lines.series = {{"a", {0, 1, 2, 3}, {1, 0.5, 0.25, 0.125}}, {"b", {0, 1, 2, 3}, {0.3, 0.3, 0.2, 0.1}}};
+    lines.log_y = true;
+    d.png("plot_lines", plot::plot_lines(lines));
+    plot::Heatmap heat;
+    heat.title = "oracle heatmap";
+    heat.rows = 30, heat.cols = 50;
+    heat.categories = {{"full", {60, 60, 60}}, {"W8A8", {44, 160, 44}}, {"W4A4", {255, 127, 14}}};
+    for (int i = 0; i < 30 * 50; ++i) heat.values.push_back(double(rng() % 3));
+    d.png("plot_heatmap", plot::plot_heatmap(heat));
+    // Fits: increasingly noisy lines, a perfect one, a negative slope, offsets far from 0.
+    std::ofstream fits(d.dir / "fits.txt", std::ios::trunc);
+    std::normal_distribution<double> noise01(0.0, 1.0);
+    auto fit_case = [&](std::vector<double> x, std::vector<double> y) {
+      const plot::LineFit f = plot::fit_line(x, y);
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "%zu %.17g %.17g %.17g %.17g\n", x.size(), f.a, f.c, f.r, f.r2);
+      fits << buf;
+      for (auto* v : {&x, &y}) {
+        for (double t : *v) {
+          std::snprintf(buf, sizeof buf, "%.17g ", t);
+          fits << buf;
+        }
+        fits << "\n";
+      }
+    };
+    for (double sigma : {0.0, 0.01, 0.1, 1.0, 10.0}) {
+      std::vector<double> x, y;
+      for (int i = 0; i < 200; ++i) {
+        x.push_back(0.005 * i + 0.1 * noise01(rng));
+        y.push_back(-0.7 * x.back() + 3.0 + sigma * noise01(rng));
+      }
+      fit_case(x, y);
+    }
+    std::vector<double> x, y;
+    for (int i = 0; i < 50; ++i) x.push_back(1000 + i), y.push_back(0.25 * i * i);
+    fit_case(x, y);
+    plot::ScatterPlot sc;
+    sc.title = "oracle scatter";
+    sc.x = x, sc.y = y;
+    d.png("plot_scatter", plot::plot_scatter(sc));
     d.manifest.close();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "media_dump: %s\n", e.what());

@@ -8,6 +8,10 @@ GIF, <= 256 distinct colors: every frame identical to the source (the palette is
 GIF, more: the palette has 256 entries and each decoded pixel is the palette entry nearest the source pixel in
 squared RGB distance, lowest index on ties (reference/io/gif_encode.hpp) - exact, no tolerance needed. Also the
 loop count (0 = forever), the per-frame duration and the frame count.
+Plots (plot_*.png) are PNG cases like the others: Pillow must decode the very pixels the plotter drew.
+Least-squares fits (fits.txt): slope and intercept against numpy.polyfit(x, y, 1), r against numpy.corrcoef.
+Both sides are double; a well-conditioned fit of n <= 200 points loses at most ~n u relative in the centred sums
+(u = 2^-53, ~2e-14) times the data's condition (here <= ~1e3 for the offset case): tolerance 1e-9 relative.
 """
 import struct
 import sys
@@ -90,6 +94,24 @@ def check_gif(directory, name, w, h, nframes, delay):
     return err
 
 
+def check_fits(path):
+    lines = path.read_text().splitlines()
+    worst = 0.0
+    for i in range(0, len(lines), 3):
+        n, a, c, r, r2 = lines[i].split()
+        x = np.array([float(v) for v in lines[i + 1].split()])
+        y = np.array([float(v) for v in lines[i + 2].split()])
+        assert len(x) == int(n) == len(y)
+        want_a, want_c = np.polyfit(x, y, 1)
+        want_r = np.corrcoef(x, y)[0, 1]
+        for got, want in ((float(a), want_a), (float(c), want_c), (float(r), want_r), (float(r2), want_r**2)):
+            err = abs(got - want) / max(abs(want), 1e-300)
+            assert err <= 1e-9, f"fit {i // 3}: {got!r} vs numpy {want!r} (rel {err:.2e})"
+            worst = max(worst, err)
+    print(f"fits: max relative difference from numpy {worst:.2e}")
+    return len(lines) // 3
+
+
 def main():
     directory = Path(sys.argv[1])
     cases = [line.split() for line in (directory / "manifest.txt").read_text().splitlines() if line.strip()]
@@ -106,8 +128,9 @@ def main():
             n_gif += 1
             if err:
                 print(f"{name}: quantized, mean |error| {err:.2f} levels")
-    assert n_png >= 9 and n_gif >= 250, f"only {n_png} PNG and {n_gif} GIF cases"
-    print(f"OK: {n_png} PNG and {n_gif} GIF files decoded by Pillow {Image.__version__} match")
+    assert n_png >= 12 and n_gif >= 250, f"only {n_png} PNG and {n_gif} GIF cases"
+    n_fit = check_fits(directory / "fits.txt")
+    print(f"OK: {n_png} PNG and {n_gif} GIF files decoded by Pillow {Image.__version__} match; {n_fit} fits match numpy")
 
 
 if __name__ == "__main__":
