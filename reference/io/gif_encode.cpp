@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include "common/check.hpp"
 #include "reference/io/image_io.hpp"
@@ -19,16 +20,26 @@ int channel(uint32_t color, int c) { return int((color >> (16 - 8 * c)) & 0xFFu)
 
 uint32_t pack(const uint8_t* p) { return uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2]; }
 
-// Distinct colors of all frames with their pixel counts, sorted by color.
+// Distinct colors of all frames with their pixel counts, sorted by color. Small inputs sort the pixels; large
+// ones count into a dense 2^24 table (64 MiB, linear time). Both give the same list.
 std::vector<ColorCount> histogram(const std::vector<RgbImage>& frames) {
-  std::vector<uint32_t> all;
   std::size_t total = 0;
-  for (const auto& f : frames) total += std::size_t(f.width) * f.height;
+  for (const auto& f : frames) total += f.rgb.size() / 3;
+  std::vector<ColorCount> hist;
+  if (total >= (std::size_t(1) << 22)) {
+    SIXBIT_CHECK(total < (std::size_t(1) << 32), "GIF palette: ", total, " pixels exceed the 2^32 count limit");
+    std::vector<uint32_t> counts(std::size_t(1) << 24, 0);
+    for (const auto& f : frames)
+      for (std::size_t i = 0; i + 2 < f.rgb.size(); i += 3) ++counts[pack(&f.rgb[i])];
+    for (uint32_t c = 0; c < (1u << 24); ++c)
+      if (counts[c]) hist.push_back({c, counts[c]});
+    return hist;
+  }
+  std::vector<uint32_t> all;
   all.reserve(total);
   for (const auto& f : frames)
     for (std::size_t i = 0; i + 2 < f.rgb.size(); i += 3) all.push_back(pack(&f.rgb[i]));
   std::sort(all.begin(), all.end());
-  std::vector<ColorCount> hist;
   for (std::size_t i = 0; i < all.size();) {
     std::size_t j = i;
     while (j < all.size() && all[j] == all[i]) ++j;
@@ -41,7 +52,7 @@ std::vector<ColorCount> histogram(const std::vector<RgbImage>& frames) {
 struct Box {
   std::size_t begin, end;  // a range of the histogram
   uint64_t pixels = 0;
-  int widest = 0, range = 0;  // the channel with the largest max - min, and that range
+  int widest = 0, range = 0;  // the channel with the largest max - min (lowest channel on ties), and that range
 };
 
 Box make_box(const std::vector<ColorCount>& h, std::size_t begin, std::size_t end) {
@@ -68,29 +79,29 @@ std::vector<uint32_t> median_cut(std::vector<ColorCount> h) {
     int pick = -1;
     for (int i = 0; i < int(boxes.size()); ++i) {
       const Box& b = boxes[i];
-      if (b.end - b.begin < 2) continue;
+      if (b.range == 0) continue;  // a single color: nothing to split
       if (pick < 0 || b.range > boxes[pick].range || (b.range == boxes[pick].range && b.pixels > boxes[pick].pixels))
         pick = i;
     }
     if (pick < 0) break;
     const Box b = boxes[pick];
     const int c = b.widest;
-    // Colors are distinct, so (channel, color) is a total order and the sort is deterministic.
-    std::sort(h.begin() + std::ptrdiff_t(b.begin), h.begin() + std::ptrdiff_t(b.end),
-              [c](const ColorCount& x, const ColorCount& y) {
-                const int a = channel(x.color, c), d = channel(y.color, c);
-                return a != d ? a < d : x.color < y.color;
-              });
-    std::size_t split = b.begin + 1;
-    uint64_t cum = 0;
-    for (std::size_t i = b.begin; i < b.end; ++i) {
-      cum += h[i].count;
-      if (2 * cum >= b.pixels) {
-        split = i + 1;
-        break;
-      }
+    // The median value m along c: the smallest value whose cumulative pixel count reaches half the box. Colors
+    // with channel <= m go first (< m when that would take them all). Linear time; the order of colors inside a
+    // box never matters (its min, max and sums do not depend on it).
+    std::array<uint64_t, 256> per_value{};
+    for (std::size_t i = b.begin; i < b.end; ++i) per_value[channel(h[i].color, c)] += h[i].count;
+    int m = 0;
+    for (uint64_t cum = 0; m < 256; ++m) {
+      cum += per_value[m];
+      if (2 * cum >= b.pixels) break;
     }
-    split = std::clamp(split, b.begin + 1, b.end - 1);  // both halves non-empty
+    int hi = 0;
+    for (std::size_t i = b.begin; i < b.end; ++i) hi = std::max(hi, channel(h[i].color, c));
+    const int limit = m < hi ? m : m - 1;  // first box: channel <= limit; both boxes non-empty since range > 0
+    const auto mid = std::partition(h.begin() + std::ptrdiff_t(b.begin), h.begin() + std::ptrdiff_t(b.end),
+                                    [&](const ColorCount& e) { return channel(e.color, c) <= limit; });
+    const std::size_t split = std::size_t(mid - h.begin());
     boxes[pick] = make_box(h, b.begin, split);
     boxes.push_back(make_box(h, split, b.end));
   }
@@ -108,21 +119,13 @@ std::vector<uint32_t> median_cut(std::vector<ColorCount> h) {
   return palette;
 }
 
-int nearest(const std::vector<uint32_t>& palette, uint32_t color) {
-  int best = 0;
-  int best_d = -1;
-  for (int i = 0; i < int(palette.size()); ++i) {
-    int d = 0;
-    for (int c = 0; c < 3; ++c) {
-      const int e = channel(palette[i], c) - channel(color, c);
-      d += e * e;
-    }
-    if (best_d < 0 || d < best_d) {  // strict: the lowest index wins ties
-      best_d = d;
-      best = i;
-    }
+int sq_dist(uint32_t a, uint32_t b) {
+  int d = 0;
+  for (int c = 0; c < 3; ++c) {
+    const int e = channel(a, c) - channel(b, c);
+    d += e * e;
   }
-  return best;
+  return d;
 }
 
 }  // namespace
@@ -140,32 +143,63 @@ GifPalette build_gif_palette(const std::vector<RgbImage>& frames) {
   return p;
 }
 
-std::vector<uint8_t> map_to_palette(const RgbImage& img, const GifPalette& palette) {
+PaletteIndexer::PaletteIndexer(const GifPalette& palette) : palette_(palette) {
   SIXBIT_CHECK(!palette.colors.empty() && palette.colors.size() <= 256, "GIF palette: ", palette.colors.size(),
                " entries");
-  const std::size_t n = std::size_t(img.width) * img.height;
-  SIXBIT_CHECK(img.rgb.size() == 3 * n, "GIF frame: ", img.rgb.size(), " bytes for ", img.width, "x", img.height);
-  // Each distinct color of this frame is resolved once (sorted colors, then a lookup per pixel).
-  std::vector<uint32_t> colors(n);
-  for (std::size_t i = 0; i < n; ++i) colors[i] = pack(&img.rgb[3 * i]);
-  std::vector<uint32_t> distinct = colors;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  std::vector<uint8_t> index_of(distinct.size());
-  for (std::size_t k = 0; k < distinct.size(); ++k) {
-    if (palette.exact) {
-      const auto it = std::lower_bound(palette.colors.begin(), palette.colors.end(), distinct[k]);
-      SIXBIT_CHECK(it != palette.colors.end() && *it == distinct[k], "GIF palette: color ", distinct[k],
-                   " missing from an exact palette");
-      index_of[k] = uint8_t(it - palette.colors.begin());
-    } else {
-      index_of[k] = uint8_t(nearest(palette.colors, distinct[k]));
+  if (!palette.exact) cells_.resize(std::size_t(1) << 15);
+}
+
+// The nearest entry, exactly: a color's 8x8x8 cell keeps only the entries that can be nearest to some color in it
+// (those whose least distance to the cell is <= the smallest greatest distance of any entry), in palette order, so
+// a scan with strict < still returns the lowest index on ties. Cells are filled when first used.
+uint8_t PaletteIndexer::index(uint32_t color) {
+  const auto& pal = palette_.colors;
+  if (palette_.exact) {
+    const auto it = std::lower_bound(pal.begin(), pal.end(), color);
+    SIXBIT_CHECK(it != pal.end() && *it == color, "GIF palette: color ", color, " missing from an exact palette");
+    return uint8_t(it - pal.begin());
+  }
+  const std::size_t cell = (color >> 9 & 0x7C00u) | (color >> 6 & 0x3E0u) | (color >> 3 & 0x1Fu);
+  std::vector<uint8_t>& cand = cells_[cell];
+  if (cand.empty()) {
+    std::vector<int> dmin(pal.size());
+    int best_max = 1 << 30;
+    for (std::size_t i = 0; i < pal.size(); ++i) {
+      int lo = 0, hi = 0;
+      for (int c = 0; c < 3; ++c) {
+        const int v = channel(pal[i], c), a = channel(color, c) & ~7, b = a + 7;
+        const int near = v < a ? a - v : (v > b ? v - b : 0), far = std::max(std::abs(v - a), std::abs(v - b));
+        lo += near * near;
+        hi += far * far;
+      }
+      dmin[i] = lo;
+      best_max = std::min(best_max, hi);
+    }
+    for (std::size_t i = 0; i < pal.size(); ++i)
+      if (dmin[i] <= best_max) cand.push_back(uint8_t(i));
+  }
+  int best = cand[0], best_d = sq_dist(pal[cand[0]], color);
+  for (std::size_t k = 1; k < cand.size(); ++k) {
+    const int d = sq_dist(pal[cand[k]], color);
+    if (d < best_d) {
+      best_d = d;
+      best = cand[k];
     }
   }
+  return uint8_t(best);
+}
+
+std::vector<uint8_t> map_to_palette(const RgbImage& img, PaletteIndexer& indexer) {
+  const std::size_t n = std::size_t(img.width) * img.height;
+  SIXBIT_CHECK(img.rgb.size() == 3 * n, "GIF frame: ", img.rgb.size(), " bytes for ", img.width, "x", img.height);
   std::vector<uint8_t> out(n);
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = index_of[std::size_t(std::lower_bound(distinct.begin(), distinct.end(), colors[i]) - distinct.begin())];
+  for (std::size_t i = 0; i < n; ++i) out[i] = indexer.index(pack(&img.rgb[3 * i]));
   return out;
+}
+
+std::vector<uint8_t> map_to_palette(const RgbImage& img, const GifPalette& palette) {
+  PaletteIndexer indexer(palette);
+  return map_to_palette(img, indexer);
 }
 
 std::vector<uint8_t> gif_lzw_encode(const uint8_t* indices, std::size_t n, int min_code_size) {

@@ -150,6 +150,7 @@ std::vector<uint8_t> encode_gif(const std::vector<RgbImage>& frames, int delay_c
   const uint8_t loop[] = {0x21, 0xFF, 0x0B, 'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0', 0x03, 0x01, 0, 0, 0};
   gif.insert(gif.end(), std::begin(loop), std::end(loop));
   const int min_code_size = std::max(2, bits);  // GIF89a appendix F: at least 2
+  PaletteIndexer indexer(palette);
   for (const RgbImage& frame : frames) {
     // Graphic control extension: disposal 1 (leave in place; every frame covers the screen), no transparency.
     gif.insert(gif.end(), {0x21, 0xF9, 0x04, 0x04});
@@ -162,7 +163,7 @@ std::vector<uint8_t> encode_gif(const std::vector<RgbImage>& frames, int delay_c
     put_le16(gif, h);
     gif.push_back(0x00);
     gif.push_back(uint8_t(min_code_size));
-    const std::vector<uint8_t> idx = map_to_palette(frame, palette);
+    const std::vector<uint8_t> idx = map_to_palette(frame, indexer);
     const std::vector<uint8_t> lzw = gif_lzw_encode(idx.data(), idx.size(), min_code_size);
     for (std::size_t at = 0; at < lzw.size(); at += 255) {  // data sub-blocks of at most 255 bytes
       const std::size_t len = std::min<std::size_t>(255, lzw.size() - at);

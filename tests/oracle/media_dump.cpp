@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
     // GIF quantized (> 256 colors): median cut, nearest entry.
     d.gif("gif_quant_gradient", gradient_frames(96, 64, 6), 6);
     d.gif("gif_quant_noise", {noise(40, 30, rng), noise(40, 30, rng)}, 6);
+    d.gif("gif_quant_noise_128", {noise(128, 128, rng)}, 6);  // ~16k colors: most 8x8x8 lookup cells in use
     // Plots: the PNG Pillow decodes must be the image the plotter rendered.
     namespace plot = sixbit::plot;
     plot::LinePlot lines;

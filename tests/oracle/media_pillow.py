@@ -62,8 +62,11 @@ def check_png(directory, name, w, h):
 
 def nearest_palette(src, pal):
     """Index of the nearest palette entry for each source pixel; argmin returns the lowest index on ties."""
-    d = ((src[:, None, :].astype(np.int64) - pal[None, :, :].astype(np.int64)) ** 2).sum(axis=2)
-    return d.argmin(axis=1)
+    out = []
+    for at in range(0, len(src), 2048):  # chunks keep the [n, 256, 3] distance array small
+        s = src[at : at + 2048, None, :].astype(np.int64)
+        out.append(((s - pal[None, :, :].astype(np.int64)) ** 2).sum(axis=2).argmin(axis=1))
+    return np.concatenate(out)
 
 
 def check_gif(directory, name, w, h, nframes, delay):

@@ -122,6 +122,18 @@ TEST(Gif, PaletteExactUpTo256ColorsThenMedianCut) {
   }
 }
 
+TEST(Gif, LargeVideosCountColorsTheSameWay) {
+  // >= 2^22 pixels take the dense-table histogram, fewer the sorted one; scaling every color's count by the same
+  // factor leaves median cut unchanged, so a frame and 1024 copies of it must give the same palette.
+  const RgbImage small = noise_image(64, 64, 11);
+  RgbImage tiled{1024, 256, {}};
+  for (int k = 0; k < 64; ++k) tiled.rgb.insert(tiled.rgb.end(), small.rgb.begin(), small.rgb.end());
+  const std::vector<RgbImage> big(16, tiled);  // 16 * 1024 * 256 = 2^22 pixels
+  const GifPalette a = build_gif_palette({small}), b = build_gif_palette(big);
+  EXPECT_FALSE(a.exact);
+  EXPECT_EQ(a.colors, b.colors);
+}
+
 TEST_F(ImageIoFiles, RefusesToOverwriteUnlessAsked) {
   const std::string png = (dir_ / "a.png").string(), gif = (dir_ / "a.gif").string();
   write_png(png, noise_image(4, 4, 1), false);
@@ -159,7 +171,9 @@ TEST_F(ImageIoFiles, UnwritablePathsAreClearErrors) {
   EXPECT_NE(message("").find("empty output path"), std::string::npos);
   EXPECT_FALSE(fs::exists(missing));
   // A full device: the short write is reported and the partial file removed (skipped where /dev/full is absent).
-  if (fs::exists("/dev/full")) EXPECT_NE(message("/dev/full").find("write failed"), std::string::npos);
+  if (fs::exists("/dev/full")) {
+    EXPECT_NE(message("/dev/full").find("write failed"), std::string::npos);
+  }
 }
 
 TEST_F(ImageIoFiles, BadImagesAreRejectedBeforeAnythingIsWritten) {
