@@ -80,6 +80,23 @@ Weights load_checkpoint(const DitConfig& cfg, const std::string& path) {
   return w;
 }
 
+std::map<std::string, std::string> checkpoint_metadata(const std::string& path) {
+  return io::SafetensorsFile::open(path).metadata();
+}
+
+DitConfig checkpoint_config(const std::string& path) {
+  const auto meta = checkpoint_metadata(path);
+  const auto it = meta.find("sixbit.config");
+  SIXBIT_CHECK(it != meta.end(), path, ": no \"sixbit.config\" metadata (not a self-describing sixbit checkpoint; "
+               "pass the config explicitly)");
+  try {
+    return config_from_json_text(it->second);
+  } catch (const Error& e) {
+    SIXBIT_CHECK(false, path, ": metadata \"sixbit.config\": ", e.what());
+  }
+  return {};
+}
+
 void save_checkpoint(const DitConfig& cfg, const Weights& w, const std::string& path, CheckpointNaming naming, io::DType dtype, bool overwrite) {
   check_weights(cfg, w);
   SIXBIT_CHECK(dtype == io::DType::kF32 || dtype == io::DType::kBF16, "checkpoints are written in F32 or BF16");

@@ -3,6 +3,7 @@
 // A user with the real Wan2.1-T2V-1.3B or 14B checkpoint loads it with the matching preset.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "reference/io/tensor_file.hpp"
@@ -21,6 +22,12 @@ std::string diffusers_name(const std::string& wan_name);
 // converts to fp32 exactly (bf16/f16) and checks each shape. Errors name the file and the tensor. Extra tensors
 // in the file are ignored.
 Weights load_checkpoint(const DitConfig& cfg, const std::string& path);
+
+// The safetensors __metadata__ of a checkpoint (empty if it has none).
+std::map<std::string, std::string> checkpoint_metadata(const std::string& path);
+// The DitConfig a self-describing checkpoint stores as JSON in its "sixbit.config" metadata (the fields of
+// config_from_json_text); an error names the file if the entry is missing or invalid.
+DitConfig checkpoint_config(const std::string& path);
 
 // Writes the config's tensors (checked first) in F32 or BF16 (round to nearest even). Refuses to overwrite.
 void save_checkpoint(const DitConfig& cfg, const Weights& w, const std::string& path, CheckpointNaming naming, io::DType dtype,

@@ -31,6 +31,31 @@ TEST(DitConfig, PresetsHaveWanDims) {
   EXPECT_EQ(sm::preset("tiny").head_dim(), 32);
 }
 
+// The shipped pixel-space model (docs/model-card.md): 16 frames of 32x32 RGB, 4x4 patches -> 1024 tokens.
+TEST(DitConfig, SmallPresetIsThePixelSpaceModel) {
+  const sm::DitConfig s = sm::preset("small");
+  EXPECT_EQ(s.dim, 128); EXPECT_EQ(s.ffn_dim, 512); EXPECT_EQ(s.num_heads, 4); EXPECT_EQ(s.num_layers, 8);
+  EXPECT_EQ(s.head_dim(), 32); EXPECT_EQ(s.freq_dim, 256); EXPECT_EQ(s.text_dim, 64); EXPECT_EQ(s.text_len, 16);
+  EXPECT_EQ(s.in_dim, 3); EXPECT_EQ(s.out_dim, 3);
+  EXPECT_EQ(s.patch_t, 1); EXPECT_EQ(s.patch_h, 4); EXPECT_EQ(s.patch_w, 4);
+  EXPECT_EQ(s.latent_frames, 16); EXPECT_EQ(s.latent_height, 32); EXPECT_EQ(s.latent_width, 32);
+  EXPECT_EQ(s.grid_f(), 16); EXPECT_EQ(s.grid_h(), 8); EXPECT_EQ(s.grid_w(), 8);
+  EXPECT_EQ(s.tokens(), 1024);
+  // Parameters: per block 4 (128^2 + 128) x 2 attentions + 2 x 4 x 128 norms + 2 x 128 norm3 + 128 x 512 + 512 +
+  // 512 x 128 + 128 + 768 modulation = 265,344; embeddings, time MLP and head 186,032: 2,308,784 in all.
+  double n = 0, block0 = 0;
+  for (const auto& [name, shape] : sm::weight_shapes(s)) {
+    double k = 1;
+    for (auto d : shape) k *= double(d);
+    n += k;
+    if (name.rfind("blocks.0.", 0) == 0) block0 += k;
+  }
+  EXPECT_EQ(block0, 2 * 4 * (128.0 * 128 + 128) + 2 * 2 * 128 + 2 * 128 + 128.0 * 512 + 512 + 512.0 * 128 + 128 + 768);
+  const double rest = (128.0 * 48 + 128) + (64.0 * 128 + 128) + (128.0 * 128 + 128) + (256.0 * 128 + 128) +
+                      (128.0 * 128 + 128) + (768.0 * 128 + 768) + (48.0 * 128 + 48) + 256;
+  EXPECT_EQ(n, 8 * block0 + rest);
+}
+
 // Parameter counts from NOTES-dit.md: ~1.42B (46.4M per block) and ~14.3B (351M per block).
 TEST(DitConfig, ParameterCountsMatchPublishedSizes) {
   auto count = [](const sm::DitConfig& c, bool block0_only) {
