@@ -109,7 +109,10 @@ std::vector<double> psnr_per_frame(const Video& test, const Video& ref) {
   check_pair(test, ref);
   const double n = double(test.height) * test.width * 3;
   std::vector<double> out(test.frames);
-#pragma omp parallel for schedule(static)
+  // Threads only when there is work for them (tiny videos: spinning up workers would dominate); the values do
+  // not depend on it.
+  const bool parallel = double(test.frames) * n > 1e5;
+#pragma omp parallel for schedule(static) if (parallel)
   for (int f = 0; f < test.frames; ++f) {
     const double mse = frame_sse(test, ref, f) / n;
     out[f] = mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(1.0 / mse);
@@ -122,7 +125,8 @@ std::vector<double> ssim_per_frame(const Video& test, const Video& ref) {
   SIXBIT_CHECK(test.height > 2 * kRadius && test.width > 2 * kRadius, "SSIM needs frames of at least 11x11 (its ",
                "Gaussian window), got ", test.height, "x", test.width);
   std::vector<double> per_channel(std::size_t(test.frames) * 3);
-#pragma omp parallel for schedule(dynamic)
+  const bool parallel = double(test.frames) * test.height * test.width > 1e4;
+#pragma omp parallel for schedule(dynamic) if (parallel)
   for (int fc = 0; fc < test.frames * 3; ++fc) per_channel[fc] = ssim_channel(test, ref, fc / 3, fc % 3);
   std::vector<double> out(test.frames);
   for (int f = 0; f < test.frames; ++f)

@@ -81,12 +81,16 @@ std::vector<uint8_t> filtered_scanlines(const RgbImage& img) {
   return out;
 }
 
-}  // namespace
-
-void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, bool overwrite) {
+void refuse_existing(const std::string& path, bool overwrite) {
   SIXBIT_CHECK(!path.empty(), "write: empty output path");
   SIXBIT_CHECK(overwrite || !std::filesystem::exists(path), path,
                ": already exists; refusing to overwrite (pass --overwrite to replace it)");
+}
+
+}  // namespace
+
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, bool overwrite) {
+  refuse_existing(path, overwrite);
   // "x" (C11 exclusive create) closes the window between the check above and the open.
   FILE* f = std::fopen(path.c_str(), overwrite ? "wb" : "wbx");
   if (!f) {
@@ -177,10 +181,12 @@ std::vector<uint8_t> encode_gif(const std::vector<RgbImage>& frames, int delay_c
 }
 
 void write_png(const std::string& path, const RgbImage& img, bool overwrite) {
+  refuse_existing(path, overwrite);  // before the encoding work; write_file_bytes checks again, race-free
   write_file_bytes(path, encode_png(img), overwrite);
 }
 
 void write_gif(const std::string& path, const std::vector<RgbImage>& frames, int delay_cs, bool overwrite) {
+  refuse_existing(path, overwrite);
   write_file_bytes(path, encode_gif(frames, delay_cs), overwrite);
 }
 
