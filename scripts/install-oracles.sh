@@ -18,4 +18,6 @@ fi
 # how). Large (~0.6 GB); if it cannot be installed the library-peer oracle reports "skipped", never "passed".
 if [ "${SIXBIT_SKIP_PEERS:-0}" != 1 ]; then
   tests/oracle/nvfp4_peers_install.sh || echo "install-oracles: warning: torchao/ModelOpt peers not installed; oracle_nvfp4_library_peers will be skipped"
+  # diffusers next to that torch, for the sampler oracle (UniPC, flow-matching Euler).
+  tests/oracle/sampler_peers_install.sh || echo "install-oracles: warning: diffusers not installed; oracle_sampler_diffusers will be skipped"
 fi
