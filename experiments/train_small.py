@@ -40,15 +40,17 @@ def parse_args(argv=None):
     p.add_argument("--minutes", type=float, default=8.0, help="training wall-clock budget of this call")
     p.add_argument("--max-steps", type=int, default=0, help="stop at this global step (0: no limit)")
     p.add_argument("--save-minutes", type=float, default=2.0, help="also save the state this often")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--warmup", type=int, default=300, help="linear learning-rate warm-up steps")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=6e-4)
+    p.add_argument("--warmup", type=int, default=500, help="linear learning-rate warm-up steps")
     p.add_argument("--total-steps", type=int, default=0,
                    help="if > 0: cosine decay from --lr to --lr * --final-lr-frac at this step (else constant)")
     p.add_argument("--final-lr-frac", type=float, default=0.1)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--p-uncond", type=float, default=0.1, help="probability of the empty prompt (CFG)")
+    p.add_argument("--sigma-mean", type=float, default=0.0, help="sigma = sigmoid(N(mean, std^2)) (logit-normal)")
+    p.add_argument("--sigma-std", type=float, default=1.0)
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=20261126)
     p.add_argument("--config-json", default="", help="override fields of the small preset (tests use smaller)")
@@ -74,8 +76,8 @@ def lr_at(a, step):
 class Data:
     """Training batches rendered on the device from one torch.Generator (its state is part of the checkpoint)."""
 
-    def __init__(self, cfg, vocab, dev, seed, p_uncond):
-        self.dev, self.p_uncond = dev, p_uncond
+    def __init__(self, cfg, vocab, dev, seed, p_uncond, sigma_mean=0.0, sigma_std=1.0):
+        self.dev, self.p_uncond, self.sigma_mean, self.sigma_std = dev, p_uncond, sigma_mean, sigma_std
         train = world.train_prompts()
         self.attrs = torch.tensor(train, dtype=torch.long, device=dev)
         ids, lengths = small_model.token_batch([world.prompt_text(a) for a in train], vocab, cfg["text_len"])
@@ -96,7 +98,7 @@ class Data:
         ids = torch.where(drop[:, None], self.empty_ids, self.ids[idx])
         lengths = torch.where(drop, self.empty_len, self.lengths[idx])
         noise = torch.randn(x0.shape, generator=g, device=dev)
-        sigma = torch.sigmoid(torch.randn(B, generator=g, device=dev))  # logit-normal(0, 1)
+        sigma = torch.sigmoid(self.sigma_mean + self.sigma_std * torch.randn(B, generator=g, device=dev))
         s = sigma.view(B, 1, 1, 1, 1)
         return (1.0 - s) * x0 + s * noise, sigma * 1000.0, ids, lengths, noise - x0
 
@@ -137,7 +139,7 @@ def write_loss_log(out, losses, every):
 def export(out, ema, a, meta):
     path = os.path.join(out, "small.safetensors")
     info = dict(step=meta["step"], seed=a.seed, batch=a.batch, lr=a.lr, ema=a.ema, p_uncond=a.p_uncond,
-                sigma="logit-normal(0,1)", train_seconds=round(meta["elapsed"], 1), torch=torch.__version__)
+                sigma=f"logit-normal({a.sigma_mean},{a.sigma_std})", train_seconds=round(meta["elapsed"], 1), torch=torch.__version__)
     small_model.export_safetensors(ema, path, json.loads(a.sampler), {"sixbit.training": json.dumps(info)})
     size = os.path.getsize(path)
     if size > MAX_EXPORT_BYTES:
@@ -169,7 +171,7 @@ def main(argv=None):
         (no_decay if p.dim() < 2 or "embedding" in n or "norm" in n or "modulation" in n else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.99), eps=1e-8)
-    data = Data(cfg, model.vocab, dev, a.seed, a.p_uncond)
+    data = Data(cfg, model.vocab, dev, a.seed, a.p_uncond, a.sigma_mean, a.sigma_std)
     meta = dict(step=0, elapsed=0.0, losses=[], config=cfg)
     if a.resume:
         meta = load_state(a.resume, model, ema, opt, dev)

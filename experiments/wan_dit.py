@@ -155,11 +155,10 @@ def rope_apply(x, grid, freqs):
 
 
 def rope_apply_fast(x, cos, sin):
-    """Training path: the same rotation with an fp32 table (cos, sin [S, 1, c]) in the activations' dtype."""
-    x2 = x.unflatten(-1, (-1, 2))
+    """Training path: the same rotation with an fp32 table (cos, sin [S, 1, c]), computed in fp32."""
+    x2 = x.float().unflatten(-1, (-1, 2))
     a, b = x2[..., 0], x2[..., 1]
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    return torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).flatten(-2)
+    return torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).flatten(-2).to(x.dtype)
 
 
 def attention(q, k, v):
@@ -185,6 +184,8 @@ class WanRMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x):
+        if x.dtype in (torch.bfloat16, torch.float16):  # autocast training: statistics in fp32, as Wan's x.float()
+            return (x.float() * torch.rsqrt(x.float().pow(2).mean(dim=-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
         return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
 
 
@@ -304,7 +305,7 @@ class WanModel(nn.Module):
             return self.forward(x.unsqueeze(0), t, context.unsqueeze(0), taps, fast)[0]
         cfg, dt = self.cfg, self.patch_embedding.weight.dtype
         B = x.size(0)
-        x = self.patch_embedding(x)
+        x = self.patch_embedding(x).to(dt)  # under bf16 autocast the residual stream stays in the weights' fp32
         grid = tuple(x.shape[2:])
         x = x.flatten(2).transpose(1, 2)  # [B, S, dim], tokens in (f, h, w) order
         e = self.time_embedding(sinusoidal_embedding_1d(cfg["freq_dim"], t.to(x.device), dt))  # [B, dim]

@@ -105,12 +105,32 @@ def smoke(tool, work):
         print(f"  {key:8s} max|ref| {ref:.3f} E_torch {e_torch:.3e} E_cpp {e_cpp:.3e} (bound {bound:.3e})")
         if not (0 < e_cpp <= bound) or e_torch == 0 or not np.all(np.isfinite(c)) or ref == 0:
             fail(f"{key}: C++ vs PyTorch outside the derived bound")
+    fast_path(model.to(torch.float32), prompt, seed, t)
     other = torch_forward(model, world.prompt_text(world.eval_prompts()[6]), seed, t, torch.float64)
     gap = np.abs(other[0].reshape(cpp[0].shape) - cpp[0]).max()
     bound0 = 8.0 * np.abs(t32[0] - t64[0]).max() + 0.5 * np.abs(t64[0]).max() * 2.0**-23
     print(f"  mutation (another prompt) block.0 gap {gap:.3e} vs bound {bound0:.3e}")
     if gap <= bound0:
         fail("a different prompt is within the bound: the check has no teeth")
+
+
+def fast_path(model, prompt, seed, t):
+    """The training forward (SDPA, fp32 RoPE table, batched) against the exact one, both fp32, measured against the
+    fp64 exact run: the fast path's error must stay within the same 8 x E_torch bound (same derivation)."""
+    cfg = model.cfg
+    shape = (cfg["in_dim"], cfg["latent_frames"], cfg["latent_height"], cfg["latent_width"])
+    x = torch.from_numpy(small_model.initial_noise(seed, int(np.prod(shape))).reshape(shape))
+    ids, lengths = small_model.token_batch([prompt], model.vocab, cfg["text_len"])
+    with torch.no_grad():
+        fast = model(x[None], torch.tensor([t]), ids, lengths, fast=True)[0].double().numpy()
+    exact32 = torch_forward(model, prompt, seed, t, torch.float32)[-1]
+    exact64 = torch_forward(model, prompt, seed, t, torch.float64)[-1]
+    model.to(torch.float32)
+    e_fast, e_torch = np.abs(fast - exact64).max(), np.abs(exact32 - exact64).max()
+    bound = 8.0 * e_torch + 0.5 * np.abs(exact64).max() * 2.0**-23
+    print(f"  training path: E_fast {e_fast:.3e} vs E_torch {e_torch:.3e} (bound {bound:.3e})")
+    if not (0 < e_fast <= bound):
+        fail("the training forward differs from the exact one")
 
 
 def learns(work):
