@@ -14,11 +14,15 @@ const Command kCommands[] = {
     {"run", "the main job: quantized inference on the embedded default and a report", sixbit::cli::kRunUsage, sixbit::cli::cmd_run},
     {"quantize", "quantize a tensor file (safetensors or .npy) to NVFP4 or INT8 safetensors", sixbit::cli::kQuantizeUsage, sixbit::cli::cmd_quantize},
     {"inspect", "per-tensor quantization error, bits and bytes of a tensor file", sixbit::cli::kInspectUsage, sixbit::cli::cmd_inspect},
+    {"calibrate", "fit the precision predictor s ~ a*d + c over prompts and steps", sixbit::cli::kCalibrateUsage, sixbit::cli::cmd_calibrate},
+    {"compare", "run two backends op by op on the same inputs and report where they differ", sixbit::cli::kCompareUsage, sixbit::cli::cmd_compare},
+    {"cache-sweep", "residual caches (tdc, teacache, fbcache) at equal skip rate: quality vs skips", sixbit::cli::kCacheSweepUsage, sixbit::cli::cmd_cache_sweep},
+    {"layer", "layer-level emulation of one DiT-shaped linear in every format", sixbit::cli::kLayerUsage, sixbit::cli::cmd_layer},
 };
 
 void print_help(FILE* out) {
   std::fprintf(out, "usage: sixbit COMMAND [options]   (sixbit COMMAND --help for details)\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
 }
 }  // namespace
 

@@ -1,130 +1,289 @@
-// `sixbit run`: the README's main job. Until the video DiT lands (reference/), it is a layer-level emulation on
-// an embedded default: one DiT-shaped linear layer (Wan2.1-1.3B's dim 1536, 1024 tokens) with the outlier
-// channels real DiT activations have, run in fp32 and through every emulated quantized GEMM, with the output
-// error and the weight memory of each. Deterministic: the same --seed gives the same report, bit for bit.
+// `sixbit run`: the README's main job. The paper's system end to end on the CPU: the model (the shipped small model,
+// the synthetic tiny preset until it exists), prompts, a backend, a precision policy driven by the predictor
+// (threshold or bit budget), the residual cache; then the same videos at full precision with the same seeds, and a
+// report: per-step precision and skip map, achieved bits, weight bytes vs bf16, FLOPs vs the full-precision run,
+// per-frame PSNR/SSIM, VBench temporal flickering, the paper's targets (docs/harness.md, docs/report.schema.json).
+#include <omp.h>
+
+#include <chrono>
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <vector>
 
 #include "common/check.hpp"
-#include "emulation/gemm/qgemm.hpp"
-#include "harness/cli/args.hpp"
-#include "metrics/error_stats.hpp"
+#include "emulation/quant/nvfp4.hpp"
+#include "harness/backends.hpp"
+#include "harness/cli/common_options.hpp"
+#include "harness/report/progress.hpp"
+#include "harness/report/run_report.hpp"
+#include "harness/report/video_out.hpp"
+#include "reference/io/image_io.hpp"
 
 namespace sixbit::cli {
 
 const char* const kRunUsage =
     "usage: sixbit run [options]\n"
-    "Layer-level emulation demo on an embedded default (the full video DiT run is not built yet): a DiT-shaped\n"
-    "linear layer Y = X W^T + b in fp32 and through W8A8, W4A4 (every NVFP4 recipe) and W4A8, reporting the output\n"
-    "error against fp32 and the weight bytes against bf16.\n"
-    "options:\n"
-    "  --seed N        generator seed (default 1)\n"
-    "  --tokens N      rows of X (default 1024)\n"
-    "  --dim N         input features K, a multiple of 16 (default 1536, Wan2.1-1.3B)\n"
-    "  --out-dim N     output features N (default 1536)\n"
-    "  --json PATH     also write the report as JSON (refused if PATH exists)\n"
-    "inputs: X ~ N(0,1) with 8 outlier channels scaled x20..x50 (the channel-wise outliers of DiT activations),\n"
-    "W ~ N(0, 0.02^2), b ~ N(0, 0.02^2); generator: splitmix64 + Box-Muller (harness/cli/run.cpp).\n";
+    "Generates video(s) with the quantized DiT (predictor-driven NVFP4/INT8 per block and step, Temporal Delta\n"
+    "Cache), the same video(s) in full precision with the same seed, and a report against the paper's targets.\n"
+    "model and prompts:\n"
+    "  --model SPEC          default: models/sixbit-small.safetensors if present, else the synthetic tiny preset;\n"
+    "                        PRESET (tiny|small|wan2.1-1.3b|wan2.1-14b), CONFIG.json, or FILE.safetensors\n"
+    "  --model-config SPEC   PRESET or CONFIG.json of a plain Wan2.1 checkpoint given as --model FILE\n"
+    "  --weight-seed N       synthetic weights' seed (default 1)\n"
+    "  --prompt TEXT | --prompts FILE (one per line)   default: the model's own example prompt\n"
+    "sampler: --steps N --shift X --guidance X --solver euler|unipc (defaults: the model's), --seed N (default 1;\n"
+    "  prompt i uses seed + i)\n"
+    "precision:\n"
+    "  --backend NAME        emulator (default), reference (full precision only), cuda (CUDA builds)\n"
+    "  --recipe NAME         NVFP4 recipe: te (default), modelopt, torchao, cutlass\n"
+    "  --policy NAME         w4a4-w8a8 (default; (a) both weight copies where a block can switch), w4a4-w4a8\n"
+    "                        ((b) NVFP4 weights, NVFP4 or INT8 activations), or static full, w8a8, w4a4, w4a8\n"
+    "  --budget BITS         target average activation bits in [4, 8] (default 6): cheapest blocks get NVFP4\n"
+    "  --threshold S         instead: NVFP4 where the predicted sensitivity is below S (0: all INT8)\n"
+    "  --predictor FILE      from `sixbit calibrate` (default: shipped with the model, else calibrated on the fly\n"
+    "                        on the model's first calibration prompt)\n"
+    "  --predictor-fit block|global   per-block fits (default) or the global one\n"
+    "cache:\n"
+    "  --cache NAME          tdc (default), none, teacache, fbcache\n"
+    "  --cache-threshold X   skip criterion threshold (default 0.05; 0 never skips)\n"
+    "  --cache-warmup N      first steps always computed (default 2)\n"
+    "  --cache-max-skips N   consecutive skips before a forced compute (default 3)\n"
+    "output:\n"
+    "  --out DIR             default sixbit-run; refused if it exists unless --overwrite\n"
+    "  --no-progress         no progress bar on stderr\n"
+    "writes DIR/report.json (schema: docs/report.schema.json), timing.json (wall times), prompt_NN/frames/*.png,\n"
+    "prompt_NN/{run,full}.gif, precision_heatmap.png, error_per_step.png, d_vs_s.png (when calibrated on the fly).\n";
 
 namespace {
 
-// splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed, portable generator; Box-Muller turns pairs of its
-// 53-bit uniforms into normals. Documented so other implementations can reproduce the inputs exactly.
-struct SplitMix64 {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double rel_l2(const std::vector<float>& x, const std::vector<float>& ref) {
+  double d = 0, r = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double e = double(x[i]) - double(ref[i]);
+    d += e * e;
+    r += double(ref[i]) * double(ref[i]);
   }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
-  float normal() {
-    const double u1 = uniform(), u2 = uniform();
-    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-  }
+  return r > 0 ? std::sqrt(d / r) : (d > 0 ? INFINITY : 0.0);
+}
+
+// The conditional pass's inputs and velocities per step, and the final latent.
+struct Trajectory {
+  std::vector<std::vector<float>> x, v;
+  std::vector<float> out;
 };
 
-struct Result {
-  std::string config, recipe;
-  metrics::ErrorStats err;
-  double weight_bytes;
-};
+Trajectory sample(harness::Engine& e, const harness::ModelBundle& m, const SamplerOptions& s, uint64_t seed,
+                  const model::Mat& cond, const model::Mat& uncond, harness::Progress& bar) {
+  Trajectory t;
+  t.out = harness::sample_video(e, m.cfg, s.solver, s.steps, s.shift, s.guidance, seed, cond, uncond,
+                                [&](const std::vector<float>& x, const sampler::StepInfo& info, const std::vector<float>& v) {
+                                  if (info.cond) t.x.push_back(x), t.v.push_back(v);
+                                  bar.tick();
+                                });
+  return t;
+}
+
+metrics::VideoFidelity fidelity_without_ssim(const metrics::Video& run, const metrics::Video& full) {
+  metrics::VideoFidelity f;
+  f.psnr_db = metrics::psnr_per_frame(run, full);
+  f.mean_psnr_db = metrics::mean_psnr_db(f.psnr_db);
+  double mse = 0;  // pooled over every frame: the mean of the per-frame MSEs (equal frame sizes)
+  for (double p : f.psnr_db) mse += std::isinf(p) ? 0.0 : std::pow(10.0, -p / 10.0);
+  mse /= double(f.psnr_db.size());
+  f.pooled_psnr_db = mse > 0 ? -10.0 * std::log10(mse) : INFINITY;
+  return f;
+}
 
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"seed", "tokens", "dim", "out-dim", "json"}, {});
+  const auto t_start = std::chrono::steady_clock::now();
+  const Args a = parse_args(argv,
+                            merge({kModelOptions, kSamplerOptions, kPromptOptions,
+                                   {"backend", "recipe", "policy", "threshold", "budget", "predictor", "predictor-fit",
+                                    "cache", "cache-threshold", "cache-warmup", "cache-max-skips", "out"}}),
+                            {"overwrite", "no-progress"});
   if (!a.positional.empty()) throw UsageError("unexpected argument '" + a.positional[0] + "'");
-  const uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 1, 0, INT64_MAX));
-  const int64_t M = a.get_int("tokens", 1024, 1, 1 << 20), K = a.get_int("dim", 1536, 16, 1 << 16), N = a.get_int("out-dim", 1536, 1, 1 << 16);
-  SIXBIT_CHECK(K % 16 == 0, "--dim ", K, " is not a multiple of 16 (NVFP4 block size)");
-  const std::string json_path = a.get("json", "");
-  SIXBIT_CHECK(json_path.empty() || !std::filesystem::exists(json_path), json_path, ": already exists; refusing to overwrite");
+  // Every option value is checked before any work.
+  const std::string backend = choice(a, "backend", "emulator", harness::backend_names());
+  const std::string recipe = choice(a, "recipe", "te", {"te", "modelopt", "torchao", "cutlass"});
+  const harness::Policy policy = harness::policy_from_name(
+      choice(a, "policy", "w4a4-w8a8", {"w4a4-w8a8", "w4a4-w4a8", "full", "w8a8", "w4a4", "w4a8"}));
+  const bool dynamic = harness::policy_is_dynamic(policy);
+  if (a.has("threshold") && a.has("budget")) throw UsageError("give --threshold or --budget, not both");
+  for (const char* o : {"threshold", "budget", "predictor", "predictor-fit"})
+    if (!dynamic && a.has(o)) throw UsageError(std::string("--") + o + " applies to the switching policies (w4a4-w8a8, w4a4-w4a8) only");
+  harness::Allocation alloc;
+  if (a.has("threshold")) alloc = {harness::AllocationMode::kThreshold, a.get_double("threshold", 0, 0, 1e300)};
+  else alloc = {harness::AllocationMode::kBudget, a.get_double("budget", 6.0, 4.0, 8.0)};
+  const bool global_fit = choice(a, "predictor-fit", "block", {"block", "global"}) == "global";
+  harness::CacheOptions cache;
+  cache.kind = harness::cache_from_name(choice(a, "cache", "tdc", {"tdc", "none", "teacache", "fbcache"}));
+  for (const char* o : {"cache-threshold", "cache-warmup", "cache-max-skips"})
+    if (cache.kind == harness::CacheKind::kNone && a.has(o)) throw UsageError(std::string("--") + o + " needs a cache (--cache tdc|teacache|fbcache)");
+  cache.threshold = a.get_double("cache-threshold", 0.05, 0.0, 1e300);
+  cache.warmup = int(a.get_int("cache-warmup", 2, 0, 1000));
+  cache.max_skips = int(a.get_int("cache-max-skips", 3, 1, 1000));
+  if (backend == "reference" && harness::policy_is_quantized(policy))
+    throw UsageError("--backend reference runs full precision only: use --policy full, or --backend emulator");
+  const std::string out = a.get("out", "sixbit-run");
+  const bool overwrite = a.has("overwrite"), progress = !a.has("no-progress");
+  check_out_dir(out, overwrite);
 
-  SplitMix64 rng{seed};
-  std::vector<float> x(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K)), bias(static_cast<size_t>(N));
-  for (auto& v : x) v = rng.normal();
-  for (int c = 0; c < 8; ++c) {  // outlier channels: the same few input features are large in every token
-    const int64_t ch = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(K));
-    const float gain = 20.0f + 30.0f * static_cast<float>(rng.uniform());
-    for (int64_t m = 0; m < M; ++m) x[static_cast<size_t>(m * K + ch)] *= gain;
-  }
-  for (auto& v : w) v = 0.02f * rng.normal();
-  for (auto& v : bias) v = 0.02f * rng.normal();
+  const harness::ModelBundle m = model_from_args(a);
+  const SamplerOptions so = sampler_from_args(a, m);
+  std::printf("sixbit run: model %s (%s)\n", m.name.c_str(), m.source.c_str());
+  if (!m.note.empty()) std::printf("note: %s\n", m.note.c_str());
+  const std::vector<std::string> prompts = prompts_from_args(a, m.default_prompts);
+  std::vector<model::Mat> contexts;
+  for (const auto& p : prompts) contexts.push_back(m.encode(p));
+  const model::Mat uncond = m.encode("");
+  create_out_dir(out);
+  const double t_load = seconds_since(t_start);
 
-  // fp32 reference with an fp64 accumulator, so the reference's own rounding is far below what is measured.
-  std::vector<float> ref(static_cast<size_t>(M * N));
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      double acc = 0;
-      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[static_cast<size_t>(m * K + k)]) * w[static_cast<size_t>(n * K + k)];
-      ref[static_cast<size_t>(m * N + n)] = static_cast<float>(acc + bias[static_cast<size_t>(n)]);
+  harness::BackendOptions bo;
+  bo.recipe = quant::nvfp4_recipe_from_name(recipe);
+  const std::unique_ptr<model::DitOps> ops = harness::make_backend(backend, bo);
+  const int n = m.cfg.num_layers;
+
+  // The predictor: a file, the model's shipped one, or calibrated here on a calibration prompt (never the run's).
+  harness::Predictor predictor;
+  harness::RunSummary s;
+  s.out_dir = out;
+  s.num_layers = n;
+  double t_calib = 0;
+  if (dynamic) {
+    const std::string path = a.get("predictor", m.predictor_path);
+    if (!path.empty()) {
+      predictor = harness::load_predictor(path, n);
+      s.predictor = {{"source", path}};
+    } else {
+      const auto t0 = std::chrono::steady_clock::now();
+      harness::CalibrationOptions co;
+      co.steps = so.steps, co.shift = so.shift, co.guidance = so.guidance, co.solver = so.solver;
+      co.seed = so.seed + 1000;  // not the run's noise either
+      co.model_name = m.name + " (" + m.source + ")";
+      co.recipe = recipe;
+      harness::Progress bar("calibrating the predictor (" + m.calibration_prompts.front() + ")", 2 * so.steps, progress);
+      auto r = harness::calibrate(m.cfg, m.weights, *ops, {m.encode(m.calibration_prompts.front())}, uncond, co,
+                                  [&](const auto&, const auto&, const auto&) { bar.tick(); });
+      bar.finish();
+      predictor = std::move(r.predictor);
+      s.calibration = std::move(r.samples);
+      s.predictor = {{"source", "calibrated on the fly: 1 prompt (\"" + m.calibration_prompts.front() +
+                                    "\"), seed " + std::to_string(co.seed) + "; `sixbit calibrate` fits on more"}};
+      t_calib = seconds_since(t0);
     }
+    predictor.use_global = global_fit;
+    s.predictor["fit"] = global_fit ? "global" : "block";
+    s.predictor["global"] = harness::fit_to_json(predictor.global);
+    s.predictor["blocks"] = nlohmann::json::array();
+    for (const auto& f : predictor.blocks) s.predictor["blocks"].push_back(harness::fit_to_json(f));
+  }
 
-  std::vector<Result> results;
-  std::vector<float> y(ref.size());
-  const auto x8 = quant::int8_quantize(x.data(), M, K, quant::Int8Granularity::kPerRow);
-  const auto w8 = quant::int8_quantize(w.data(), N, K, quant::Int8Granularity::kPerRow);
-  gemm::gemm_w8a8(x8, w8, bias.data(), y.data());
-  results.push_back({"W8A8", "int8 per-token x per-channel", metrics::compute_error_stats(ref.data(), y.data(), M * N), static_cast<double>(N * K + 4 * N)});
-  for (auto r : {quant::Nvfp4Recipe::kTe, quant::Nvfp4Recipe::kModelopt, quant::Nvfp4Recipe::kTorchao, quant::Nvfp4Recipe::kCutlass}) {
-    const auto x4 = quant::nvfp4_quantize(x.data(), M, K, r), w4 = quant::nvfp4_quantize(w.data(), N, K, r);
-    gemm::gemm_w4a4(x4, w4, bias.data(), y.data());
-    const double wbytes = static_cast<double>(w4.packed.size() + w4.scales.size() + 4);
-    results.push_back({"W4A4", std::string("nvfp4 ") + std::string(quant::nvfp4_recipe_name(r)), metrics::compute_error_stats(ref.data(), y.data(), M * N), wbytes});
-    if (r == quant::Nvfp4Recipe::kTe) {
-      gemm::gemm_w4a8(x8, w4, bias.data(), y.data());
-      results.push_back({"W4A8", "nvfp4 te x int8 per-token", metrics::compute_error_stats(ref.data(), y.data(), M * N), wbytes});
+  harness::EngineOptions ro;
+  ro.policy = policy;
+  ro.allocation = alloc;
+  ro.predictor = dynamic ? &predictor : nullptr;
+  ro.cache = cache;
+  s.residency = harness::plan_residency(policy, ro.predictor, alloc, n);
+  if (policy == harness::Policy::kW4A4orW8A8) ro.residency = s.residency;
+  s.memory = harness::account_memory(m.cfg, policy, s.residency, m.encoder_params(), "prompt encoder embeddings");
+  harness::Engine run(m.cfg, m.weights, *ops, ro);
+  harness::Engine full(m.cfg, m.weights, *ops, harness::EngineOptions{});
+
+  s.config = {{"model", {{"name", m.name}, {"source", m.source}, {"trained", m.trained}, {"note", m.note},
+                         {"dim", m.cfg.dim}, {"blocks", n}, {"tokens", m.cfg.tokens()},
+                         {"video", {m.cfg.out_dim, m.cfg.latent_frames, m.cfg.latent_height, m.cfg.latent_width}}}},
+              {"backend", backend}, {"recipe", recipe}, {"policy", harness::policy_name(policy)},
+              {"allocation", dynamic ? nlohmann::json{{"mode", alloc.mode == harness::AllocationMode::kBudget ? "budget" : "threshold"},
+                                                      {"value", alloc.value}} : nlohmann::json(nullptr)},
+              {"cache", {{"kind", harness::cache_name(cache.kind)}, {"threshold", cache.threshold},
+                         {"warmup", cache.warmup}, {"max_skips", cache.max_skips}}},
+              {"sampler", {{"steps", so.steps}, {"shift", so.shift}, {"guidance", so.guidance},
+                           {"solver", std::string(sampler::solver_name(so.solver))}, {"seed", so.seed}}},
+              {"prompts", prompts}};
+
+  const auto t_runs = std::chrono::steady_clock::now();
+  double t_full = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const uint64_t seed = so.seed + i;
+    harness::Progress bar_full("full precision, prompt " + std::to_string(i), 2 * so.steps, progress);
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t before = run.records().size();
+    const Trajectory tf = sample(full, m, so, seed, contexts[i], uncond, bar_full);
+    bar_full.finish();
+    t_full += seconds_since(t0);
+    harness::Progress bar_run(harness::policy_name(policy) + " + " + harness::cache_name(cache.kind) + ", prompt " + std::to_string(i),
+                              2 * so.steps, progress);
+    const Trajectory tr = sample(run, m, so, seed, contexts[i], uncond, bar_run);
+    bar_run.finish();
+
+    harness::VideoResult v;
+    v.prompt = prompts[i];
+    v.seed = seed;
+    v.records.assign(run.records().begin() + long(before), run.records().end());
+    for (size_t k = 0; k < tr.x.size(); ++k) {
+      v.latent_rel_l2.push_back(rel_l2(k + 1 < tr.x.size() ? tr.x[k + 1] : tr.out, k + 1 < tf.x.size() ? tf.x[k + 1] : tf.out));
+      v.velocity_rel_l2.push_back(rel_l2(tr.v[k], tf.v[k]));
     }
+    const harness::FalseColourMap map = harness::false_colour_map(m.cfg, tf.out);
+    const metrics::Video vr = harness::latent_video(m.cfg, tr.out, m.rgb_video(), map);
+    const metrics::Video vf = harness::latent_video(m.cfg, tf.out, m.rgb_video(), map);
+    v.ssim_applies = vr.height >= 11 && vr.width >= 11;
+    if (v.ssim_applies) {
+      v.fidelity = metrics::compare_videos(vr, vf);
+    } else {
+      v.fidelity = fidelity_without_ssim(vr, vf);
+      v.ssim_note = "frames are " + std::to_string(vr.height) + "x" + std::to_string(vr.width) +
+                    ", smaller than SSIM's 11x11 Gaussian window";
+    }
+    if (!m.rgb_video()) v.ssim_note += (v.ssim_note.empty() ? "" : "; ") + std::string("latent false colour (no decoder): "
+                                      "channels 0-2 mapped by the full-precision run's range");
+    v.flicker_run = metrics::temporal_flickering(vr);
+    v.flicker_full = metrics::temporal_flickering(vf);
+    if (m.trained)
+      v.adherence = {{"status", "not yet measured"}, {"reason", "the world detectors (metrics/world_detectors.hpp) are not integrated yet"}};
+    else
+      v.adherence = {{"status", "not applicable"}, {"reason", "synthetic weights: prompts have no visual meaning"}};
+    char dir[32];
+    std::snprintf(dir, sizeof dir, "prompt_%02zu", i);
+    const std::string vdir = (std::filesystem::path(out) / dir).string();
+    std::filesystem::create_directories(vdir);
+    const int scale = harness::display_scale(vr);
+    for (const auto& f : harness::write_video_files(vr, vdir, "run", scale, overwrite)) v.files.push_back(std::filesystem::relative(f, out).string());
+    for (const auto& f : harness::write_video_files(vf, vdir, "full", scale, overwrite)) v.files.push_back(std::filesystem::relative(f, out).string());
+    s.videos.push_back(std::move(v));
   }
+  const double t_all_runs = seconds_since(t_runs);
+  s.run = run.counters();
+  s.full = full.counters();
+  s.cache_bytes = 4 * s.run.peak_cache_floats;
 
-  const double bf16_bytes = 2.0 * static_cast<double>(N * K);
-  std::printf("sixbit run: layer-level emulation (Y = X W^T + b, X [%lld x %lld] with 8 outlier channels, W [%lld x %lld], seed %llu)\n",
-              static_cast<long long>(M), static_cast<long long>(K), static_cast<long long>(N), static_cast<long long>(K),
-              static_cast<unsigned long long>(seed));
-  std::printf("%-6s %-30s %9s %11s %11s %10s %9s\n", "config", "formats", "SQNR dB", "rel L2", "max err", "W bits", "W vs bf16");
-  nlohmann::json report = {{"kind", "layer-emulation"}, {"seed", seed}, {"tokens", M}, {"in_features", K}, {"out_features", N}, {"results", nlohmann::json::array()}};
-  for (const auto& r : results) {
-    const double bits = 8.0 * r.weight_bytes / static_cast<double>(N * K);
-    std::printf("%-6s %-30s %9.2f %11.3e %11.3e %10.3f %8.2fx\n", r.config.c_str(), r.recipe.c_str(), r.err.sqnr_db, r.err.rel_l2, r.err.max_abs, bits,
-                bf16_bytes / r.weight_bytes);
-    report["results"].push_back({{"config", r.config}, {"formats", r.recipe}, {"sqnr_db", r.err.sqnr_db}, {"rel_l2", r.err.rel_l2}, {"max_abs", r.err.max_abs},
-                                 {"weight_bits_per_element", bits}, {"weight_memory_reduction_vs_bf16", bf16_bytes / r.weight_bytes}});
-  }
-  std::printf("(weights only; the paper's 3.32x is whole-model memory, measured once the DiT runs: not yet measured)\n");
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    SIXBIT_CHECK(out.good(), json_path, ": cannot write");
-    out << report.dump(2) << "\n";
-    SIXBIT_CHECK(out.good(), json_path, ": write failed");
-  }
+  std::vector<std::string> plots = harness::write_run_plots(s, overwrite);
+  nlohmann::json report = harness::run_report_json(s);
+  for (auto& p : plots) p = std::filesystem::relative(p, out).string();
+  report["plots"] = plots;
+  const std::string text = report.dump(2) + "\n";
+  io::write_file_bytes((std::filesystem::path(out) / "report.json").string(), std::vector<uint8_t>(text.begin(), text.end()), overwrite);
+  const nlohmann::json timing = {
+      {"note", "wall-clock seconds on this machine (not part of report.json, which is deterministic)"},
+      {"threads", omp_get_max_threads()},
+      {"model_and_prompts", t_load},
+      {"calibration", t_calib},
+      {"full_precision_runs", t_full},
+      {"quantized_runs", t_all_runs - t_full},
+      {"total", seconds_since(t_start)}};
+  const std::string ttext = timing.dump(2) + "\n";
+  io::write_file_bytes((std::filesystem::path(out) / "timing.json").string(), std::vector<uint8_t>(ttext.begin(), ttext.end()), overwrite);
+
+  harness::print_run_summary(stdout, s);
+  std::printf("\nwrote %s/report.json, timing.json, %zu plot(s), %zu video(s) (frames + GIF) under %s/prompt_NN/\n",
+              out.c_str(), plots.size(), s.videos.size(), out.c_str());
   return 0;
 }
 

@@ -57,7 +57,7 @@ class Cli : public ::testing::Test {
 
 TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_EQ(sixbit("--help").code, 0);
-  for (const char* c : {"run", "quantize", "inspect"}) {
+  for (const char* c : {"run", "quantize", "inspect", "layer", "calibrate", "compare", "cache-sweep"}) {
     const Result r = sixbit(std::string(c) + " --help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.out.find("usage: sixbit"), std::string::npos) << c;
@@ -161,20 +161,20 @@ TEST_F(Cli, BadInputGetsClearErrors) {
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("'e' has no elements"), std::string::npos) << r.out;
   }
-  r = sixbit("run --dim 20");
+  r = sixbit("layer --dim 20");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("multiple of 16"), std::string::npos) << r.out;
 }
 
-TEST_F(Cli, RunIsDeterministicAndReports) {
-  const Result a = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
+TEST_F(Cli, LayerIsDeterministicAndReports) {
+  const Result a = sixbit("layer --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
   ASSERT_EQ(a.code, 0) << a.out;
-  const Result b = sixbit("run --tokens 64 --dim 256 --out-dim 128");
+  const Result b = sixbit("layer --tokens 64 --dim 256 --out-dim 128");
   EXPECT_EQ(a.out, b.out);
   // The same bits whatever the thread count (the GEMMs parallelise over outputs only, never over k).
   // The table rounds to 2-4 digits, so compare the JSON reports too: nlohmann prints doubles round-trip exact.
-  const Result one = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r1.json"), "OMP_NUM_THREADS=1");
-  const Result three = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r3.json"), "OMP_NUM_THREADS=3");
+  const Result one = sixbit("layer --tokens 64 --dim 256 --out-dim 128 --json " + path("r1.json"), "OMP_NUM_THREADS=1");
+  const Result three = sixbit("layer --tokens 64 --dim 256 --out-dim 128 --json " + path("r3.json"), "OMP_NUM_THREADS=3");
   EXPECT_EQ(one.out, a.out);
   EXPECT_EQ(three.out, a.out);
   const auto slurp = [](const std::string& p) {
@@ -185,10 +185,10 @@ TEST_F(Cli, RunIsDeterministicAndReports) {
   EXPECT_GT(j.size(), 100u);
   EXPECT_EQ(slurp(path("r1.json")), j);
   EXPECT_EQ(slurp(path("r3.json")), j);
-  EXPECT_NE(sixbit("run --tokens 64 --dim 256 --out-dim 128 --seed 2").out, a.out) << "the seed changes the inputs";
+  EXPECT_NE(sixbit("layer --tokens 64 --dim 256 --out-dim 128 --seed 2").out, a.out) << "the seed changes the inputs";
   EXPECT_NE(a.out.find("W4A4"), std::string::npos);
   EXPECT_TRUE(fs::exists(path("r.json")));
-  const Result c = sixbit("run --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
+  const Result c = sixbit("layer --tokens 64 --dim 256 --out-dim 128 --json " + path("r.json"));
   EXPECT_EQ(c.code, 1) << "the JSON report is never overwritten";
 }
 
