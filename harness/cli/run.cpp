@@ -142,7 +142,6 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::vector<model::Mat> contexts;
   for (const auto& p : prompts) contexts.push_back(m.encode(p));
   const model::Mat uncond = m.encode("");
-  create_out_dir(out);
   const double t_load = seconds_since(t_start);
 
   harness::BackendOptions bo;
@@ -184,6 +183,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     s.predictor["blocks"] = nlohmann::json::array();
     for (const auto& f : predictor.blocks) s.predictor["blocks"].push_back(harness::fit_to_json(f));
   }
+
+  create_out_dir(out);  // every input is valid by now: a refused run leaves nothing behind
 
   harness::EngineOptions ro;
   ro.policy = policy;
