@@ -1,0 +1,386 @@
+// CudaDitOps, kFast: bf16 activations with an fp32 residual stream and fp32 modulation/time vectors (as Wan runs
+// them under autocast(float32)), lazy element-wise ops fused into one row program per consumer, deferred GEMMs
+// (so a GELU becomes the cuBLASLt epilogue), quantized linears: W8A8 = per-row int8 (fused into the producer's row
+// program) x per-channel int8 weights on cuBLASLt int8, epilogue fused into the consumer; W4A4 = the activation
+// fake-quantized to NVFP4 exactly as bf16 (te recipe, tensor amax from the producer) x the weight dequantized exactly
+// to bf16, alpha = Ga * Gw on the device; W4A8 = int8 codes as bf16 x dequantized weight, fp32 accumulators, the
+// (acc * sa) * Gw epilogue fused into the consumer. Weights stay resident only in their quantized formats.
+// Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit.cpp (bounds derived there). Design: docs/gpu-dit.md.
+#include <cuda_bf16.h>
+
+#include <cmath>
+
+#include "cuda/backend.hpp"
+#include "cuda/dit/dit_impl.hpp"
+
+namespace sixbit::cuda {
+
+using dit::Buffer;
+using dit::DevTensor;
+using dit::DType;
+using dit::RowOut;
+using dit::RowProgram;
+using dit::RowSrc;
+using dit::RowStage;
+using dit::RowStageKind;
+using dit::TensorPtr;
+using model::Mat;
+
+namespace {
+RowSrc buffer_kind(DType t) { return t == DType::kF32 ? RowSrc::kF32 : RowSrc::kBF16; }
+bool is_block(const model::LayerId& id) { return id.block >= 0; }
+}  // namespace
+
+// ---- lazy evaluation -------------------------------------------------------------------------------------------
+
+void CudaDitOps::Impl::run_gemm(DevTensor& t) {
+  std::shared_ptr<dit::PendingGemm> g = t.src.gemm;
+  Buffer out = arena.alloc(size_t(g->M * g->N) * 2, MemCategory::kActivation);
+  dit::LtArgs a;
+  a.kind = dit::LtKind::kBf16ToBf16, a.M = g->M, a.N = g->N, a.K = g->K, a.x = g->a.get(), a.y = out.get();
+  a.bias = g->w->bias_bf16.get(), a.gelu = g->gelu;
+  if (g->nvfp4) {
+    const size_t need = size_t(g->N * g->K) * 2;
+    if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+    nvfp4_dequantize_bf16(dit::ptr<uint8_t>(g->w->nvfp4_packed), dit::ptr<uint8_t>(g->w->nvfp4_scales), g->N, g->K, w_dequant.get(), stream);
+    a.w = w_dequant.get(), a.alpha_dev = dit::ptr<float>(g->alpha_dev);
+  } else {
+    a.w = g->w->bf16.get();
+  }
+  lt->run(a, stream);
+  t.src = dit::Source{};
+  t.src.kind = RowSrc::kBF16, t.src.buf = out;
+}
+
+void CudaDitOps::Impl::describe_source(DevTensor& t, RowProgram& p) {
+  p.rows = t.rows, p.cols = t.cols;
+  if (!t.pending) {
+    p.src = buffer_kind(t.dtype), p.src_ptr = t.buf.get();
+    return;
+  }
+  if (t.src.gemm) run_gemm(t);
+  p.src = t.src.kind, p.src_ptr = t.src.buf.get(), p.row_scale = dit::ptr<float>(t.src.row_scale);
+  p.col_scale = t.src.col_scale, p.bias = t.src.bias, p.alpha = t.src.alpha;
+  p.n_stages = int(t.stages.size());
+  for (size_t i = 0; i < t.stages.size(); ++i) p.stages[i] = t.stages[i];
+  p.rope = t.rope, p.heads = t.rope_heads;
+}
+
+void CudaDitOps::Impl::materialize(DevTensor& t) {
+  if (!t.pending) return;
+  if (t.src.gemm && t.stages.empty() && t.dtype == DType::kBF16) {  // the GEMM's bf16 output is the value
+    run_gemm(t);
+    t.buf = t.src.buf;
+  } else {
+    RowProgram p;
+    describe_source(t, p);
+    // In place only when this tensor is the sole holder of its own source buffer (copy on write otherwise).
+    const bool own = buffer_kind(t.dtype) == t.src.kind && t.src.buf && t.src.buf.use_count() == 1;
+    Buffer out = own ? t.src.buf : arena.alloc(size_t(t.rows * t.cols) * dit::dtype_bytes(t.dtype), MemCategory::kActivation);
+    p.out = t.dtype == DType::kF32 ? RowOut::kF32 : RowOut::kBF16, p.out_ptr = out.get();
+    dit::run_row_program(p, stream);
+    t.buf = out;
+  }
+  t.pending = false, t.src = dit::Source{}, t.stages.clear(), t.keep.clear();
+}
+
+void CudaDitOps::Impl::append_stage(DevTensor& t, const RowStage& st) {
+  t.drop_operands();
+  if (st.kind == RowStageKind::kGelu && t.pending && t.src.gemm && !t.src.gemm->gelu && t.stages.empty() && gelu_epilogue_ok()) {
+    t.src.gemm->gelu = true;  // cuBLASLt GELU_BIAS epilogue (probed to be the tanh form)
+    return;
+  }
+  if (t.pending && (int(t.stages.size()) == dit::kMaxStages || (st.kind == RowStageKind::kRope && !t.stages.empty() &&
+                                                               t.stages.back().kind == RowStageKind::kRope)))
+    materialize(t);
+  if (!t.pending) {  // start a pending chain on this tensor's own values
+    t.pending = true;
+    t.src = dit::Source{};
+    t.src.kind = buffer_kind(t.dtype), t.src.buf = std::move(t.buf);
+  }
+  t.stages.push_back(st);
+}
+
+// The GEMM operands. Each is derived once from the tensor's current value and cached on it.
+Buffer CudaDitOps::Impl::operand_bf16(DevTensor& t) {
+  if (t.pending && t.src.gemm && t.stages.empty() && t.dtype == DType::kBF16) materialize(t);  // the GEMM output itself
+  if (!t.pending && t.dtype == DType::kBF16) return t.buf;
+  if (t.op_bf16) return t.op_bf16;
+  RowProgram p;
+  describe_source(t, p);
+  t.op_bf16 = arena.alloc(size_t(t.rows * t.cols) * 2, MemCategory::kActivation);
+  t.op_amax = arena.alloc(sizeof(float), MemCategory::kActivation);
+  SIXBIT_CUDA_CHECK(cudaMemsetAsync(t.op_amax.get(), 0, sizeof(float), stream));
+  p.out = RowOut::kBF16, p.out_ptr = t.op_bf16.get(), p.amax_bits = dit::ptr<unsigned int>(t.op_amax);
+  dit::run_row_program(p, stream);
+  return t.op_bf16;
+}
+
+Buffer CudaDitOps::Impl::operand_f32(DevTensor& t) {
+  if (!t.pending && t.dtype == DType::kF32) return t.buf;
+  RowProgram p;
+  describe_source(t, p);
+  Buffer out = arena.alloc(size_t(t.rows * t.cols) * 4, MemCategory::kActivation);
+  p.out = RowOut::kF32, p.out_ptr = out.get();
+  dit::run_row_program(p, stream);
+  return out;
+}
+
+void CudaDitOps::Impl::operand_fq(DevTensor& t) {
+  if (t.op_fq) return;
+  Buffer a = operand_bf16(t);
+  if (!t.op_amax) {  // a materialised bf16 tensor: its amax was not a side output of a row program
+    t.op_amax = arena.alloc(sizeof(float), MemCategory::kActivation);
+    dit::amax_bf16(a.get(), t.rows * t.cols, dit::ptr<float>(t.op_amax), stream);
+  }
+  t.op_fq = arena.alloc(size_t(t.rows * t.cols) * 2, MemCategory::kActivation);
+  t.op_fq_ga = arena.alloc(sizeof(float), MemCategory::kActivation);
+  dit::nvfp4_fakequant_bf16(a.get(), t.rows, t.cols, opt.recipe, dit::ptr<float>(t.op_amax), t.op_fq.get(), dit::ptr<float>(t.op_fq_ga), stream);
+}
+
+void CudaDitOps::Impl::operand_i8(DevTensor& t, bool as_bf16) {
+  Buffer& codes = as_bf16 ? t.op_i8bf16 : t.op_i8;
+  Buffer& scales = as_bf16 ? t.op_i8bf16_scales : t.op_i8_scales;
+  if (codes) return;
+  RowProgram p;
+  describe_source(t, p);
+  codes = arena.alloc(size_t(t.rows * t.cols) * (as_bf16 ? 2 : 1), MemCategory::kActivation);
+  scales = arena.alloc(size_t(t.rows) * sizeof(float), MemCategory::kActivation);
+  p.out = as_bf16 ? RowOut::kInt8AsBF16 : RowOut::kInt8, p.out_ptr = codes.get(), p.out_row_scale = dit::ptr<float>(scales);
+  dit::run_row_program(p, stream);
+}
+
+// cuBLASLt documents GELU without saying which form; run one GEMM through GELU_BIAS on inputs where the tanh form and
+// the erf form differ by more than bf16 resolves (x = -3: -0.003638 vs -0.004050) and fuse only if it is tanh.
+bool CudaDitOps::Impl::gelu_epilogue_ok() {
+  if (gelu_epilogue >= 0) return gelu_epilogue == 1;
+  constexpr int n = 16;
+  std::vector<__nv_bfloat16> x(n * n), w(n * n), bias(n);
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i) v[i] = -3.0f + 0.375f * float(i);  // exact in bf16
+  for (int i = 0; i < n * n; ++i) x[i] = __float2bfloat16(i / n == i % n ? 1.0f : 0.0f), w[i] = __float2bfloat16(i / n == i % n ? v[i / n] : 0.0f);
+  for (int i = 0; i < n; ++i) bias[i] = __float2bfloat16(0.0f);
+  Buffer bx = arena.alloc(x.size() * 2, MemCategory::kWorkspace), bw = arena.alloc(w.size() * 2, MemCategory::kWorkspace);
+  Buffer bb = arena.alloc(bias.size() * 2, MemCategory::kWorkspace), by = arena.alloc(size_t(n * n) * 2, MemCategory::kWorkspace);
+  upload(bx.get(), x.data(), x.size() * 2), upload(bw.get(), w.data(), w.size() * 2), upload(bb.get(), bias.data(), bias.size() * 2);
+  dit::LtArgs a;
+  a.kind = dit::LtKind::kBf16ToBf16, a.M = n, a.N = n, a.K = n, a.x = bx.get(), a.w = bw.get(), a.y = by.get(), a.bias = bb.get(), a.gelu = true;
+  lt->run(a, stream);
+  std::vector<__nv_bfloat16> y(size_t(n * n));
+  SIXBIT_CUDA_CHECK(cudaMemcpyAsync(y.data(), by.get(), y.size() * 2, cudaMemcpyDeviceToHost, stream));
+  SIXBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  bool tanh_form = true;
+  for (int i = 0; i < n; ++i) {
+    const double a0 = v[i], t = 0.5 * a0 * (1.0 + std::tanh(0.7978845608028654 * (a0 + 0.044715 * a0 * a0 * a0)));
+    const double got = __bfloat162float(y[size_t(i * n + i)]);
+    if (std::fabs(got - t) > 2.0 * std::ldexp(std::fabs(t), -8) + 1e-6) tanh_form = false;  // 2 bf16 ulps
+  }
+  gelu_epilogue = tanh_form ? 1 : 0;
+  return tanh_form;
+}
+
+// ---- ops -------------------------------------------------------------------------------------------------------
+
+Mat CudaDitOps::Impl::f_clone(const Mat& xm) {
+  TensorPtr x = tensor(xm, "clone");
+  if (x->pending && x->src.gemm) run_gemm(*x);  // never run one GEMM twice
+  auto c = std::make_shared<DevTensor>();
+  c->rows = x->rows, c->cols = x->cols, c->dtype = x->dtype, c->pending = true;
+  if (x->pending) {
+    c->src = x->src, c->stages = x->stages, c->rope = x->rope, c->rope_heads = x->rope_heads, c->keep = x->keep;
+  } else {
+    c->src.kind = buffer_kind(x->dtype), c->src.buf = x->buf;
+  }
+  return wrap(c);
+}
+
+Mat CudaDitOps::Impl::f_to_host(const Mat& xm) {
+  TensorPtr x = tensor(xm, "to_host");
+  Buffer f = operand_f32(*x);
+  Mat h(x->rows, x->cols);
+  SIXBIT_CUDA_CHECK(cudaMemcpyAsync(h.v.data(), f.get(), h.v.size() * sizeof(float), cudaMemcpyDeviceToHost, stream));
+  SIXBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return h;
+}
+
+Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const float* bias, const model::LayerId& id) {
+  TensorPtr x = tensor(xm, "linear");
+  const int64_t M = x->rows, K = x->cols;
+  const model::LinearPrecision prec = plan.of(id);
+  dit::WeightEntry& e = weight(w, out, K);
+  if (!is_block(id) && M == 1) {  // the time MLP: fp32 activations x bf16 weights -> fp32
+    weight_bf16(e, w);
+    Buffer xin = operand_f32(*x);
+    TensorPtr y = new_tensor(1, out, DType::kF32);
+    dit::gemv_bf16w(dit::ptr<float>(xin), e.bf16.get(), vector(bias, out), dit::ptr<float>(y->buf), out, K, stream);
+    return wrap(y);
+  }
+  if (!is_block(id)) {  // embeddings and head: bf16 operands; patch embedding and head write fp32 (residual, velocity)
+    weight_bf16(e, w);
+    const bool f32_out = id.kind == model::LinearKind::patch_embedding || id.kind == model::LinearKind::head;
+    weight_bias(e, bias, !f32_out);
+    Buffer a = operand_bf16(*x);
+    TensorPtr y = new_tensor(M, out, f32_out ? DType::kF32 : DType::kBF16);
+    dit::LtArgs g;
+    g.kind = f32_out ? dit::LtKind::kBf16ToF32 : dit::LtKind::kBf16ToBf16, g.M = M, g.N = out, g.K = K, g.x = a.get(), g.w = e.bf16.get();
+    g.y = y->buf.get(), g.bias = bias ? (f32_out ? e.bias_f32.get() : e.bias_bf16.get()) : nullptr;
+    lt->run(g, stream);
+    return wrap(y);
+  }
+  auto y = std::make_shared<DevTensor>();
+  y->rows = M, y->cols = out, y->dtype = DType::kBF16, y->pending = true;
+  if (prec != model::LinearPrecision::kFull)
+    SIXBIT_CHECK(K % 16 == 0, id.name(), ": in_features ", K, " is not a multiple of 16; it cannot run in ", model::linear_precision_name(prec));
+  switch (prec) {
+    case model::LinearPrecision::kFull:
+    case model::LinearPrecision::kW4A4: {
+      auto g = std::make_shared<dit::PendingGemm>();
+      g->M = M, g->N = out, g->K = K, g->w = &e;
+      if (prec == model::LinearPrecision::kFull) {
+        weight_bf16(e, w);
+        g->a = operand_bf16(*x);
+      } else {
+        weight_nvfp4(e, w);
+        operand_fq(*x);
+        g->a = x->op_fq, g->nvfp4 = true;
+        g->alpha_dev = arena.alloc(sizeof(float), MemCategory::kActivation);
+        dit::scalar_mul(dit::ptr<float>(x->op_fq_ga), e.nvfp4_global_decode, dit::ptr<float>(g->alpha_dev), stream);  // Ga * Gw
+      }
+      weight_bias(e, bias, true);  // no bias: the GEMM runs without the BIAS epilogue
+      y->src.gemm = g;
+      break;
+    }
+    case model::LinearPrecision::kW8A8: {
+      weight_int8(e, w);
+      weight_bias(e, bias, false);
+      operand_i8(*x, false);
+      Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kActivation);
+      dit::LtArgs g;
+      g.kind = dit::LtKind::kI8ToI32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8.get(), g.w = e.int8_codes.get(), g.y = acc.get();
+      lt->run(g, stream);
+      y->src.kind = RowSrc::kI32Acc, y->src.buf = acc, y->src.row_scale = x->op_i8_scales;
+      y->src.col_scale = dit::ptr<float>(e.int8_scales), y->src.bias = dit::ptr<float>(e.bias_f32);
+      break;
+    }
+    case model::LinearPrecision::kW4A8:
+    default: {
+      weight_nvfp4(e, w);
+      weight_bias(e, bias, false);
+      operand_i8(*x, true);
+      const size_t need = size_t(out * K) * 2;
+      if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+      nvfp4_dequantize_bf16(dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales), out, K, w_dequant.get(), stream);
+      Buffer acc = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
+      dit::LtArgs g;
+      g.kind = dit::LtKind::kBf16ToF32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8bf16.get(), g.w = w_dequant.get(), g.y = acc.get();
+      lt->run(g, stream);
+      // Codes and dequantized weights hold true values (not half units), so alpha is Gw itself.
+      y->src.kind = RowSrc::kF32Acc, y->src.buf = acc, y->src.row_scale = x->op_i8bf16_scales, y->src.alpha = e.nvfp4_global_decode;
+      y->src.bias = dit::ptr<float>(e.bias_f32);
+      break;
+    }
+  }
+  return wrap(y);
+}
+
+Mat CudaDitOps::Impl::f_attention(const Mat& qm, const Mat& km, const Mat& vm, int heads) {
+  TensorPtr q = tensor(qm, "attention q"), k = tensor(km, "attention k"), v = tensor(vm, "attention v");
+  SIXBIT_CHECK(heads > 0 && q->cols == k->cols && k->cols == v->cols && k->rows == v->rows && q->cols % heads == 0, "attention: shape mismatch q [",
+               q->rows, ",", q->cols, "] k [", k->rows, ",", k->cols, "] v [", v->rows, ",", v->cols, "] heads ", heads);
+  const int d = int(q->cols / heads);
+  Buffer bq = operand_bf16(*q), bk = operand_bf16(*k), bv = operand_bf16(*v);
+  TensorPtr o = new_tensor(q->rows, q->cols, DType::kBF16);
+  const dit::SdpaShape shape{q->rows, k->rows, heads, d, 1.0f / std::sqrt(float(d))};
+  bool use_cudnn = false;
+  if (sdpa && opt.attention != AttentionBackend::kOwn) {
+    auto it = sdpa_ok.find(shape);
+    if (it == sdpa_ok.end()) {
+      int64_t ws = 0;
+      std::string why;
+      const bool ok = sdpa->prepare(shape, &ws, &why);
+      if (!ok) sdpa_note = why;
+      it = sdpa_ok.emplace(shape, ok).first;
+    }
+    use_cudnn = it->second;
+    SIXBIT_CHECK(use_cudnn || opt.attention != AttentionBackend::kCudnn, "attention: cuDNN SDPA unavailable: ", sdpa_note);
+  }
+  if (use_cudnn) {
+    int64_t ws = 0;
+    sdpa->prepare(shape, &ws, nullptr);
+    Buffer work = ws > 0 ? arena.alloc(size_t(ws), MemCategory::kWorkspace) : nullptr;
+    sdpa->run(shape, bq.get(), bk.get(), bv.get(), o->buf.get(), work.get(), stream);
+    attention_in_use = "cudnn-" + sdpa->variant(shape);
+  } else {
+    SIXBIT_CHECK(dit::own_flash_supported(d), "attention: head_dim ", d, " is not supported by the own flash kernel (32, 64, 128)",
+                 sdpa_note.empty() ? "" : "; cuDNN: ", sdpa_note);
+    dit::own_flash_attention(bq.get(), bk.get(), bv.get(), o->buf.get(), q->rows, k->rows, heads, d, shape.scale, stream);
+    attention_in_use = "own-flash";
+  }
+  return wrap(o);
+}
+
+void CudaDitOps::Impl::f_stage(Mat& xm, const RowStage& st) { append_stage(*tensor(xm, "element-wise op"), st); }
+
+void CudaDitOps::Impl::f_rope(Mat& xm, int heads, int gf, int gh, int gw) {
+  TensorPtr x = tensor(xm, "rope");
+  SIXBIT_CHECK(x->rows == int64_t(gf) * gh * gw && heads > 0 && x->cols % heads == 0, "rope: shape mismatch");
+  SIXBIT_CHECK((x->cols / heads) % 4 == 0, "rope (fast): head_dim ", x->cols / heads, " must be a multiple of 4");
+  const dit::RopeTable& t = rope_table(false, heads, x->cols, gf, gh, gw);
+  append_stage(*x, RowStage{RowStageKind::kRope});
+  x->rope = t, x->rope_heads = heads;
+}
+
+Mat CudaDitOps::Impl::f_add_modulation(const float* learned, const Mat& em, int64_t n) {
+  TensorPtr e = tensor(em, "add_modulation");
+  SIXBIT_CHECK(e->rows == 1 && e->cols > 0 && n % e->cols == 0, "add_modulation: e is [", e->rows, ",", e->cols, "], cannot broadcast to ", n);
+  Buffer ef = operand_f32(*e);
+  TensorPtr m = new_tensor(1, n, DType::kF32);
+  dit::add_modulation_f32(vector(learned, n), dit::ptr<float>(ef), e->cols, dit::ptr<float>(m->buf), n, stream);
+  return wrap(m);
+}
+
+void CudaDitOps::Impl::f_modulate(Mat& xm, const Mat& mod, int shift_chunk, int scale_chunk) {
+  TensorPtr x = tensor(xm, "modulate");
+  RowStage st{RowStageKind::kModulate};
+  st.shift = mod_chunk(mod, shift_chunk, x->cols), st.scale = mod_chunk(mod, scale_chunk, x->cols);
+  append_stage(*x, st);
+  x->keep.push_back(tensor(mod, "modulate")->buf);
+}
+
+void CudaDitOps::Impl::f_gated_add(Mat& xm, const Mat& ym, const Mat* mod, int gate_chunk) {
+  TensorPtr x = tensor(xm, "gated_add x"), y = tensor(ym, "gated_add y");
+  SIXBIT_CHECK(x->rows == y->rows && x->cols == y->cols, "gated_add: shape mismatch");
+  const float* gate = mod ? mod_chunk(*mod, gate_chunk, x->cols) : nullptr;
+  materialize(*x);
+  RowProgram p;
+  describe_source(*y, p);  // y's pending epilogue and stages run inside this residual update
+  Buffer res = x->buf;
+  if (x->buf.use_count() > 2) x->buf = arena.alloc(size_t(x->rows * x->cols) * dit::dtype_bytes(x->dtype), MemCategory::kActivation);
+  p.out = x->dtype == DType::kF32 ? RowOut::kAddF32 : RowOut::kAddBF16, p.out_ptr = x->buf.get(), p.res_ptr = res.get(), p.gate = gate;
+  dit::run_row_program(p, stream);
+  x->drop_operands();
+}
+
+Mat CudaDitOps::Impl::f_sub(const Mat& am, const Mat& bm) {
+  TensorPtr a = tensor(am, "sub a"), b = tensor(bm, "sub b");
+  SIXBIT_CHECK(a->rows == b->rows && a->cols == b->cols, "sub: shape mismatch [", a->rows, ",", a->cols, "] vs [", b->rows, ",", b->cols, "]");
+  materialize(*a), materialize(*b);
+  TensorPtr d = new_tensor(a->rows, a->cols, DType::kBF16, MemCategory::kResidualCache);  // the TDC residual cache is bf16
+  dit::sub_to_bf16(a->buf.get(), a->dtype, b->buf.get(), b->dtype, d->buf.get(), a->rows * a->cols, stream);
+  return wrap(d);
+}
+
+model::DiffNorms CudaDitOps::Impl::f_diff_norms(const Mat& am, const Mat& bm) {
+  TensorPtr a = tensor(am, "diff_norms a"), b = tensor(bm, "diff_norms b");
+  SIXBIT_CHECK(a->rows == b->rows && a->cols == b->cols, "diff_norms: shape mismatch [", a->rows, ",", a->cols, "] vs [", b->rows, ",", b->cols, "]");
+  materialize(*a), materialize(*b);
+  const int64_t n = a->rows * a->cols;
+  Buffer partials = arena.alloc(std::max<size_t>(dit::fast_diff_norms_partials(n), 4) * sizeof(double), MemCategory::kWorkspace);
+  Buffer out = arena.alloc(4 * sizeof(double), MemCategory::kWorkspace);
+  dit::fast_diff_norms(a->buf.get(), a->dtype, b->buf.get(), b->dtype, n, dit::ptr<double>(partials), dit::ptr<double>(out), stream);
+  SIXBIT_CUDA_CHECK(cudaMemcpyAsync(host4, out.get(), 4 * sizeof(double), cudaMemcpyDeviceToHost, stream));
+  SIXBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return model::DiffNorms{host4[0], host4[1], host4[2], host4[3]};
+}
+
+}  // namespace sixbit::cuda
