@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/cli/args.hpp"
+#include "harness/cli/world_commands.hpp"
 
 namespace {
 using sixbit::cli::Command;
@@ -18,6 +19,8 @@ const Command kCommands[] = {
     {"compare", "run two backends op by op on the same inputs and report where they differ", sixbit::cli::kCompareUsage, sixbit::cli::cmd_compare},
     {"cache-sweep", "residual caches (tdc, teacache, fbcache) at equal skip rate: quality vs skips", sixbit::cli::kCacheSweepUsage, sixbit::cli::cmd_cache_sweep},
     {"layer", "layer-level emulation of one DiT-shaped linear in every format", sixbit::cli::kLayerUsage, sixbit::cli::cmd_layer},
+    {"world", "render a video of the procedural world the small model is trained on", sixbit::cli::kWorldUsage, sixbit::cli::cmd_world},
+    {"eval-world", "sample the trained small model on the world's prompts, score adherence per attribute", sixbit::cli::kEvalWorldUsage, sixbit::cli::cmd_eval_world},
 };
 
 void print_help(FILE* out) {

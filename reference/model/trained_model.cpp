@@ -7,6 +7,8 @@
 #include "common/check.hpp"
 #include "reference/io/tensor_file.hpp"
 #include "reference/model/checkpoint.hpp"
+#include "reference/model/dit.hpp"
+#include "reference/sampler/flow_sampler.hpp"
 
 namespace sixbit::model {
 
@@ -92,6 +94,24 @@ TrainedModel load_trained_model(const std::string& path) {
                enc.text_len(), ", ", enc.text_dim(), "] context, the config takes [", cfg.text_len, ", ", cfg.text_dim,
                "]");
   return TrainedModel{cfg, load_checkpoint(cfg, path), std::move(enc), defaults};
+}
+
+std::vector<float> sample_video(const DitConfig& c, const Weights& w, const Mat& cond, const Mat& uncond, uint64_t seed,
+                                const SampleOptions& o, DitOps& ops) {
+  SIXBIT_CHECK(c.in_dim == c.out_dim, "sample_video: the model's output (", c.out_dim, " channels) must be its input (",
+               c.in_dim, ")");
+  const auto solver = sampler::solver_from_name(o.solver);
+  const auto schedule = sampler::flow_schedule(o.steps, o.shift);
+  std::vector<float> x = sampler::initial_noise(seed, int64_t(c.in_dim) * c.latent_frames * c.latent_height * c.latent_width);
+  return sampler::sample_cfg(solver, std::move(x), schedule, o.guidance,
+                             [&](const std::vector<float>& xt, const sampler::StepInfo& s) {
+                               return dit_forward(c, w, xt, s.t, s.cond ? cond : uncond, ops);
+                             });
+}
+
+std::vector<float> sample_video(const TrainedModel& m, const std::string& prompt, uint64_t seed, const SampleOptions& o,
+                                DitOps& ops) {
+  return sample_video(m.config, m.weights, m.encoder.encode(prompt), m.encoder.encode(""), seed, o, ops);
 }
 
 }  // namespace sixbit::model
