@@ -14,10 +14,12 @@
 #include "emulation/quant/nvfp4.hpp"
 #include "harness/backends.hpp"
 #include "harness/cli/common_options.hpp"
+#include "harness/report/adherence.hpp"
 #include "harness/report/progress.hpp"
 #include "harness/report/run_report.hpp"
 #include "harness/report/video_out.hpp"
 #include "reference/io/image_io.hpp"
+#include "reference/model/context.hpp"
 
 namespace sixbit::cli {
 
@@ -31,6 +33,8 @@ const char* const kRunUsage =
     "  --model-config SPEC   PRESET or CONFIG.json of a plain Wan2.1 checkpoint given as --model FILE\n"
     "  --weight-seed N       synthetic weights' seed (default 1)\n"
     "  --prompt TEXT | --prompts FILE (one per line)   default: the model's own example prompt\n"
+    "  --context FILE        instead of prompts: a context embedding [n, text_dim] (.npy or safetensors)\n"
+    "  --uncond-context FILE the unconditional pass's context with --context (default: the empty prompt's)\n"
     "sampler: --steps N --shift X --guidance X --solver euler|unipc (defaults: the model's), --seed N (default 1;\n"
     "  prompt i uses seed + i)\n"
     "precision:\n"
@@ -45,7 +49,7 @@ const char* const kRunUsage =
     "  --predictor-fit block|global   per-block fits (default) or the global one\n"
     "cache:\n"
     "  --cache NAME          tdc (default), none, teacache, fbcache\n"
-    "  --cache-threshold X   skip criterion threshold (default 0.05; 0 never skips)\n"
+    "  --cache-threshold X   skip criterion threshold (default 0.1; 0 never skips)\n"
     "  --cache-warmup N      first steps always computed (default 2)\n"
     "  --cache-max-skips N   consecutive skips before a forced compute (default 3)\n"
     "output:\n"
@@ -105,7 +109,8 @@ int cmd_run(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             merge({kModelOptions, kSamplerOptions, kPromptOptions,
                                    {"backend", "recipe", "policy", "threshold", "budget", "predictor", "predictor-fit",
-                                    "cache", "cache-threshold", "cache-warmup", "cache-max-skips", "out"}}),
+                                    "cache", "cache-threshold", "cache-warmup", "cache-max-skips", "out", "context",
+                                    "uncond-context"}}),
                             {"overwrite", "no-progress"});
   if (!a.positional.empty()) throw UsageError("unexpected argument '" + a.positional[0] + "'");
   // Every option value is checked before any work.
@@ -125,9 +130,11 @@ int cmd_run(const std::vector<std::string>& argv) {
   cache.kind = harness::cache_from_name(choice(a, "cache", "tdc", {"tdc", "none", "teacache", "fbcache"}));
   for (const char* o : {"cache-threshold", "cache-warmup", "cache-max-skips"})
     if (cache.kind == harness::CacheKind::kNone && a.has(o)) throw UsageError(std::string("--") + o + " needs a cache (--cache tdc|teacache|fbcache)");
-  cache.threshold = a.get_double("cache-threshold", 0.05, 0.0, 1e300);
+  cache.threshold = a.get_double("cache-threshold", 0.1, 0.0, 1e300);
   cache.warmup = int(a.get_int("cache-warmup", 2, 0, 1000));
   cache.max_skips = int(a.get_int("cache-max-skips", 3, 1, 1000));
+  if (a.has("context") && (a.has("prompt") || a.has("prompts"))) throw UsageError("give --context or prompts, not both");
+  if (a.has("uncond-context") && !a.has("context")) throw UsageError("--uncond-context goes with --context");
   if (backend == "reference" && harness::policy_is_quantized(policy))
     throw UsageError("--backend reference runs full precision only: use --policy full, or --backend emulator");
   const std::string out = a.get("out", "sixbit-run");
@@ -138,10 +145,18 @@ int cmd_run(const std::vector<std::string>& argv) {
   const SamplerOptions so = sampler_from_args(a, m);
   std::printf("sixbit run: model %s (%s)\n", m.name.c_str(), m.source.c_str());
   if (!m.note.empty()) std::printf("note: %s\n", m.note.c_str());
-  const std::vector<std::string> prompts = prompts_from_args(a, m.default_prompts);
+  // Conditioning: prompts through the model's encoder, or a context embedding from a file (e.g. umT5 output).
+  const std::string context_file = a.get("context", ""), uncond_file = a.get("uncond-context", "");
+  std::vector<std::string> prompts;
   std::vector<model::Mat> contexts;
-  for (const auto& p : prompts) contexts.push_back(m.encode(p));
-  const model::Mat uncond = m.encode("");
+  if (!context_file.empty()) {
+    contexts.push_back(model::load_context(context_file, m.cfg));
+    prompts.push_back("(context " + context_file + ")");
+  } else {
+    prompts = prompts_from_args(a, m.default_prompts);
+    for (const auto& p : prompts) contexts.push_back(m.encode(p));
+  }
+  const model::Mat uncond = uncond_file.empty() ? m.encode("") : model::load_context(uncond_file, m.cfg);
   const double t_load = seconds_since(t_start);
 
   harness::BackendOptions bo;
@@ -208,6 +223,7 @@ int cmd_run(const std::vector<std::string>& argv) {
               {"sampler", {{"steps", so.steps}, {"shift", so.shift}, {"guidance", so.guidance},
                            {"solver", std::string(sampler::solver_name(so.solver))}, {"seed", so.seed}}},
               {"prompts", prompts}};
+  if (!context_file.empty()) s.config["context_file"] = context_file;
 
   const auto t_runs = std::chrono::steady_clock::now();
   double t_full = 0;
@@ -247,10 +263,8 @@ int cmd_run(const std::vector<std::string>& argv) {
                                       "channels 0-2 mapped by the full-precision run's range");
     v.flicker_run = metrics::temporal_flickering(vr);
     v.flicker_full = metrics::temporal_flickering(vf);
-    if (m.trained)
-      v.adherence = {{"status", "not yet measured"}, {"reason", "the world detectors (metrics/world_detectors.hpp) are not integrated yet"}};
-    else
-      v.adherence = {{"status", "not applicable"}, {"reason", "synthetic weights: prompts have no visual meaning"}};
+    v.adherence = context_file.empty() ? harness::condition_adherence(m, prompts[i], vr, vf)
+                                       : nlohmann::json{{"status", "not applicable"}, {"reason", "context from a file, no prompt"}};
     char dir[32];
     std::snprintf(dir, sizeof dir, "prompt_%02zu", i);
     const std::string vdir = (std::filesystem::path(out) / dir).string();

@@ -28,15 +28,50 @@ env = dict(os.environ, OMP_WAIT_POLICY="passive")
 configs = {
     "default": [],
     "threshold_teacache_b": ["--policy", "w4a4-w4a8", "--threshold", "0.05", "--cache", "teacache",
-                             "--cache-threshold", "0.5", "--steps", "6"],
+                             "--cache-threshold", "1.5", "--steps", "6"],
     "reference_full": ["--backend", "reference", "--policy", "full", "--cache", "none", "--steps", "4"],
-    "fbcache_two_prompts": ["--cache", "fbcache", "--cache-threshold", "0.3", "--steps", "6", "--budget", "5",
+    "fbcache_two_prompts": ["--cache", "fbcache", "--cache-threshold", "1.0", "--steps", "6", "--budget", "5",
                             "--solver", "unipc"],
 }
 prompts = os.path.join(work, "prompts.txt")
 with open(prompts, "w") as f:
     f.write("# two prompts\na red circle\n\na blue square moving up\n")
 configs["fbcache_two_prompts"] += ["--prompts", prompts]
+
+# A self-describing checkpoint in the small model's format, shrunk (2 blocks, 4 frames): the RGB/adherence branch.
+try:
+    import numpy as np
+    from safetensors.numpy import save_file
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(schema_path)), "..", "experiments"))
+    import world
+    cfg = dict(dim=128, ffn_dim=512, num_layers=2, freq_dim=256, text_dim=64, text_len=16, in_dim=3, out_dim=3)
+    D, F = cfg["dim"], cfg["ffn_dim"]
+    shapes = {"patch_embedding.weight": (D, 3, 1, 4, 4), "patch_embedding.bias": (D,), "head.modulation": (1, 2, D),
+              "head.head.weight": (3 * 16, D), "head.head.bias": (3 * 16,)}
+    for n, o, i in (("text_embedding.0", D, 64), ("text_embedding.2", D, D), ("time_embedding.0", D, 256),
+                    ("time_embedding.2", D, D), ("time_projection.1", 6 * D, D)):
+        shapes[n + ".weight"], shapes[n + ".bias"] = (o, i), (o,)
+    for b in range(cfg["num_layers"]):
+        p = f"blocks.{b}."
+        for a in ("self_attn", "cross_attn"):
+            for l in "qkvo":
+                shapes[f"{p}{a}.{l}.weight"], shapes[f"{p}{a}.{l}.bias"] = (D, D), (D,)
+            shapes[f"{p}{a}.norm_q.weight"] = shapes[f"{p}{a}.norm_k.weight"] = (D,)
+        shapes[p + "norm3.weight"] = shapes[p + "norm3.bias"] = (D,)
+        shapes[p + "ffn.0.weight"], shapes[p + "ffn.0.bias"] = (F, D), (F,)
+        shapes[p + "ffn.2.weight"], shapes[p + "ffn.2.bias"] = (D, F), (D,)
+        shapes[p + "modulation"] = (1, 6, D)
+    rng = np.random.default_rng(0)
+    tensors = {k: (rng.standard_normal(v) / np.sqrt(v[-1] if len(v) > 1 else 50)).astype(np.float32) for k, v in shapes.items()}
+    tensors["prompt_encoder.token_embedding.weight"] = rng.standard_normal((len(world.VOCAB), 64)).astype(np.float32)
+    tensors["prompt_encoder.position_embedding.weight"] = rng.standard_normal((16, 64)).astype(np.float32)
+    ckpt = os.path.join(work, "small.safetensors")
+    save_file(tensors, ckpt, metadata={"sixbit.config": json.dumps({"preset": "small", "num_layers": 2, "latent_frames": 4}),
+                                       "sixbit.vocab": json.dumps(world.VOCAB),
+                                       "sixbit.sampler": json.dumps({"steps": 3, "shift": 3.0, "guidance": 4.0, "solver": "euler"})})
+    configs["trained_format_small"] = ["--model", ckpt]
+except ImportError as e:
+    print(f"note: no trained-format report checked ({e})")
 
 reports = {}
 for name, args in configs.items():
@@ -79,6 +114,10 @@ for name, args in configs.items():
         assert os.path.isfile(os.path.join(out, plot)), plot
     print(f"{name}: valid; skip rate {p['skip_rate']:.3f}, bits W {p['avg_weight_bits']} A {p['avg_activation_bits']}, "
           f"memory {mem['reduction_vs_bf16']:.3f}x, simulated speed-up {rep['compute']['simulated_speedup']:.3f}x")
+
+if "trained_format_small" in reports:
+    v = reports["trained_format_small"]["videos"][0]
+    assert v["condition_adherence"]["status"] == "measured" and isinstance(v["fidelity"]["ssim"], list)
 
 full = reports["reference_full"]
 assert full["predictor"] is None and full["precision"]["avg_activation_bits"] == 16
