@@ -1,5 +1,5 @@
 """The shipped small model in PyTorch: prompt encoder + Wan2.1 DiT at the `small` preset, its self-describing
-safetensors file, and the C++ sampler's Euler + CFG loop (reference/sampler/flow_sampler.cpp) for comparisons.
+safetensors file, and sampling as the C++ does it (reference/model/trained_model.cpp sample_video) for comparisons.
 
 File layout (read by reference/model/trained_model.cpp): Wan2.1 tensor names (wan_dit.weight_shapes) plus
 prompt_encoder.token_embedding.weight [vocab, text_dim] and prompt_encoder.position_embedding.weight
@@ -20,7 +20,7 @@ import world
 SMALL = dict(name="small", dim=128, ffn_dim=512, num_heads=4, num_layers=8, freq_dim=256, text_dim=64, text_len=16,
              in_dim=3, out_dim=3, eps=1e-6, patch_t=1, patch_h=4, patch_w=4, latent_frames=world.FRAMES,
              latent_height=world.HEIGHT, latent_width=world.WIDTH)
-# Provisional defaults (Euler, the only C++ solver today); the lead tunes them after training (docs/model-card.md).
+# Provisional defaults; the lead tunes them after training (docs/model-card.md). C++ solvers: euler, unipc.
 SAMPLER_DEFAULTS = dict(steps=20, shift=3.0, guidance=4.0, solver="euler")
 PE = "prompt_encoder."
 
@@ -113,31 +113,20 @@ def initial_noise(seed, n):
     return wan_dit.normals((seed ^ wan_dit.fnv1a64("sampler.noise")) & wan_dit.M64, n)
 
 
-def flow_schedule(steps, shift, num_train_timesteps=1000):
-    """sigmas (steps + 1, last 0) and timesteps, in double, as flow_schedule in flow_sampler.cpp."""
-    smax, smin = 1.0 - 1.0 / num_train_timesteps, 0.0
-    sig = []
-    for i in range(steps):
-        base = smax + (smin - smax) * float(i) / float(steps)
-        sig.append(shift * base / (1.0 + (shift - 1.0) * base))
-    return sig + [0.0], [s * num_train_timesteps for s in sig]
-
-
 @torch.no_grad()
-def sample_euler_cfg(model, prompt, seed, steps, shift, guidance):
-    """fp32, one sample, exact attention/RoPE: x <- x + float(s_{i+1} - s_i) * (v_u + g (v_c - v_u)) as the C++."""
+def sample(model, prompt, seed, steps, shift, guidance, solver="euler", device="cpu"):
+    """One sample as reference/model/trained_model.cpp sample_video draws it: the same initial noise, the prompt and
+    the empty prompt through the encoder, Wan's schedule and solver from experiments/flow_sampler.py (the sampler's
+    own transcription), fp32, exact attention and fp64 RoPE. Returns the final latent [3, F, H, W] (numpy)."""
+    import flow_sampler
     cfg = model.cfg
     shape = (cfg["in_dim"], cfg["latent_frames"], cfg["latent_height"], cfg["latent_width"])
-    x = torch.from_numpy(initial_noise(seed, math.prod(shape)).reshape(shape))
+    x = torch.from_numpy(initial_noise(seed, math.prod(shape)).reshape(shape)).to(device)
     ids_c, len_c = token_batch([prompt], model.vocab, cfg["text_len"])
     ids_u, len_u = token_batch([""], model.vocab, cfg["text_len"])
-    ctx_c = model.prompt_encoder(ids_c, len_c)[0, :len_c[0]]
-    ctx_u = model.prompt_encoder(ids_u, len_u)[0, :len_u[0]]
-    sig, ts = flow_schedule(steps, shift)
-    g = np.float32(guidance)
-    for i, t in enumerate(ts):
-        vc = model.dit(x, t, ctx_c)
-        vu = model.dit(x, t, ctx_u)
-        dt = np.float32(sig[i + 1] - sig[i])
-        x = x + float(dt) * (vu + float(g) * (vc - vu))
-    return x.numpy()
+    ctx = {True: model.prompt_encoder(ids_c.to(device), len_c.to(device))[0, :int(len_c[0])],
+           False: model.prompt_encoder(ids_u.to(device), len_u.to(device))[0, :int(len_u[0])]}
+    make = {"euler": flow_sampler.Euler, "unipc": flow_sampler.WanUniPC}[solver]
+    sv = make(steps, shift)
+    sv.sigmas = sv.sigmas.to(device)
+    return flow_sampler.sample_cfg(sv, x, guidance, lambda xt, t, cond: model.dit(xt, float(t), ctx[cond])).cpu().numpy()
