@@ -4,7 +4,8 @@
 // Delta Cache, op-by-op compare) only ever call ops, so a backend plugs in here and nowhere else.
 //   reference  fp32 ReferenceOps; full precision only (a quantized plan is refused by DitOps::set_plan)
 //   emulator   EmulatorOps: block linears in full / W8A8 / W4A4 / W4A8 per plan, bit-exact emulation core
-//   cuda       sixbit::cuda::CudaDitOps (cuda/dit_ops.hpp) when this sixbit was built with CUDA
+//   cuda       sixbit::cuda::CudaDitOps (cuda/dit/dit_ops.hpp) in its bf16 fast mode, when built with CUDA
+//   cuda-verify  the same backend in its verify mode: fp32, bit-identical to emulator op for op
 #pragma once
 
 #include <memory>

@@ -49,6 +49,27 @@ struct CudaDitOps::Impl {
   // Host-visible results (pinned) for diff_norms.
   double* host4 = nullptr;
 
+  // Profiling (CudaDitOptions::profile): event pairs by category, summed in profile().
+  enum ProfCat { kProfAttention, kProfGemm, kProfRow, kProfQuant, kProfOther };
+  struct ProfRecord {
+    int cat;
+    cudaEvent_t a, b;
+  };
+  std::vector<ProfRecord> prof;
+  std::vector<cudaEvent_t> prof_pool;
+  cudaEvent_t prof_event();
+  struct Prof {  // RAII: events around the launches in its scope (no-op when profiling is off)
+    Impl* im;
+    int cat;
+    cudaEvent_t a = nullptr;
+    Prof(Impl* i, int c);
+    ~Prof();
+  };
+  void row(const dit::RowProgram& p) {
+    Prof pr(this, kProfRow);
+    dit::run_row_program(p, stream);
+  }
+
   // ---- helpers (dit_ops.cu) ----
   static dit::TensorPtr tensor(const model::Mat& m, const char* what);
   static model::Mat wrap(dit::TensorPtr t);

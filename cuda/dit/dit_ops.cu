@@ -41,6 +41,8 @@ CudaDitOps::Impl::Impl(const CudaDitOptions& o)
 
 CudaDitOps::Impl::~Impl() {
   if (stream) cudaStreamSynchronize(stream);
+  for (auto& r : prof) cudaEventDestroy(r.a), cudaEventDestroy(r.b);
+  for (cudaEvent_t e : prof_pool) cudaEventDestroy(e);
   lt.reset();
   sdpa.reset();
   if (host4) cudaFreeHost(host4);
@@ -218,6 +220,44 @@ const float* CudaDitOps::Impl::mod_chunk(const Mat& mod, int chunk, int64_t cols
                " is outside a modulation vector of ", m->cols);
   SIXBIT_CHECK(!m->pending && m->dtype == DType::kF32, "modulation vector must be a materialised fp32 vector (from add_modulation)");
   return dit::ptr<float>(m->buf) + int64_t(chunk) * cols;
+}
+
+cudaEvent_t CudaDitOps::Impl::prof_event() {
+  if (!prof_pool.empty()) {
+    cudaEvent_t e = prof_pool.back();
+    prof_pool.pop_back();
+    return e;
+  }
+  cudaEvent_t e;
+  SIXBIT_CUDA_CHECK(cudaEventCreate(&e));
+  return e;
+}
+
+CudaDitOps::Impl::Prof::Prof(Impl* i, int c) : im(i), cat(c) {
+  if (!im->opt.profile) return;
+  a = im->prof_event();
+  SIXBIT_CUDA_CHECK(cudaEventRecord(a, im->stream));
+}
+
+CudaDitOps::Impl::Prof::~Prof() {
+  if (!a) return;
+  cudaEvent_t b = im->prof_event();
+  if (cudaEventRecord(b, im->stream) == cudaSuccess) im->prof.push_back({cat, a, b});
+}
+
+OpProfile CudaDitOps::profile() {
+  OpProfile r;
+  synchronize();
+  for (auto& rec : impl_->prof) {
+    float ms = 0;
+    SIXBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, rec.a, rec.b));
+    double* slot[] = {&r.attention_ms, &r.gemm_ms, &r.row_ms, &r.quant_ms, &r.other_ms};
+    *slot[rec.cat] += ms;
+    ++r.groups;
+    impl_->prof_pool.push_back(rec.a), impl_->prof_pool.push_back(rec.b);
+  }
+  impl_->prof.clear();
+  return r;
 }
 
 // ---- public interface --------------------------------------------------------------------------------------------

@@ -32,6 +32,17 @@ struct CudaDitOptions {
   AttentionBackend attention = AttentionBackend::kAuto;
   int device = 0;
   bool poison = false;  // fill every buffer with 0xFF (NaN) when it is handed out (tests: unwritten outputs show)
+  bool profile = false; // kFast: CUDA events around every launch group, summed by category (CudaDitOps::profile)
+};
+
+// Device time by category since the last profile() call (kFast with CudaDitOptions::profile), from CUDA events
+// around each group of launches: attention; cuBLASLt GEMMs; fused row programs (norms, RoPE, modulation, GELU,
+// epilogues, residual adds, bf16/int8 operand production); NVFP4 fake-quantization and weight dequantization;
+// the rest (residual cache, diff norms, GEMV, modulation vectors).
+struct OpProfile {
+  double attention_ms = 0, gemm_ms = 0, row_ms = 0, quant_ms = 0, other_ms = 0;
+  int64_t groups = 0;
+  double total_ms() const { return attention_ms + gemm_ms + row_ms + quant_ms + other_ms; }
 };
 
 // Device memory, measured: the allocator's own accounting by category (current and peak bytes of live buffers) and
@@ -87,6 +98,7 @@ class CudaDitOps : public model::DitOps {
   const CudaDitOptions& options() const;
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
   MemoryReport memory() const;
+  OpProfile profile();  // synchronises; zeros when profiling is off
   void reset_peaks();                            // peaks := current (e.g. after the weights are resident)
   void synchronize() const;                      // waits for the stream (for timing)
   void* stream() const;                          // the cudaStream_t every op runs on

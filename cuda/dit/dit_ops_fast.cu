@@ -42,12 +42,16 @@ void CudaDitOps::Impl::run_gemm(DevTensor& t) {
   if (g->nvfp4) {
     const size_t need = size_t(g->N * g->K) * 2;
     if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+    Prof pq(this, kProfQuant);
     nvfp4_dequantize_bf16(dit::ptr<uint8_t>(g->w->nvfp4_packed), dit::ptr<uint8_t>(g->w->nvfp4_scales), g->N, g->K, w_dequant.get(), stream);
     a.w = w_dequant.get(), a.alpha_dev = dit::ptr<float>(g->alpha_dev);
   } else {
     a.w = g->w->bf16.get();
   }
-  lt->run(a, stream);
+  {
+    Prof pr(this, kProfGemm);
+    lt->run(a, stream);
+  }
   t.src = dit::Source{};
   t.src.kind = RowSrc::kBF16, t.src.buf = out;
 }
@@ -78,7 +82,7 @@ void CudaDitOps::Impl::materialize(DevTensor& t) {
     const bool own = buffer_kind(t.dtype) == t.src.kind && t.src.buf && t.src.buf.use_count() == 1;
     Buffer out = own ? t.src.buf : arena.alloc(size_t(t.rows * t.cols) * dit::dtype_bytes(t.dtype), MemCategory::kActivation);
     p.out = t.dtype == DType::kF32 ? RowOut::kF32 : RowOut::kBF16, p.out_ptr = out.get();
-    dit::run_row_program(p, stream);
+    row(p);
     t.buf = out;
   }
   t.pending = false, t.src = dit::Source{}, t.stages.clear(), t.keep.clear();
@@ -112,7 +116,7 @@ Buffer CudaDitOps::Impl::operand_bf16(DevTensor& t) {
   t.op_amax = arena.alloc(sizeof(float), MemCategory::kActivation);
   SIXBIT_CUDA_CHECK(cudaMemsetAsync(t.op_amax.get(), 0, sizeof(float), stream));
   p.out = RowOut::kBF16, p.out_ptr = t.op_bf16.get(), p.amax_bits = dit::ptr<unsigned int>(t.op_amax);
-  dit::run_row_program(p, stream);
+  row(p);
   return t.op_bf16;
 }
 
@@ -122,7 +126,7 @@ Buffer CudaDitOps::Impl::operand_f32(DevTensor& t) {
   describe_source(t, p);
   Buffer out = arena.alloc(size_t(t.rows * t.cols) * 4, MemCategory::kActivation);
   p.out = RowOut::kF32, p.out_ptr = out.get();
-  dit::run_row_program(p, stream);
+  row(p);
   return out;
 }
 
@@ -131,8 +135,10 @@ void CudaDitOps::Impl::operand_fq(DevTensor& t) {
   Buffer a = operand_bf16(t);
   if (!t.op_amax) {  // a materialised bf16 tensor: its amax was not a side output of a row program
     t.op_amax = arena.alloc(sizeof(float), MemCategory::kActivation);
+    Prof pr(this, kProfQuant);
     dit::amax_bf16(a.get(), t.rows * t.cols, dit::ptr<float>(t.op_amax), stream);
   }
+  Prof pr(this, kProfQuant);
   t.op_fq = arena.alloc(size_t(t.rows * t.cols) * 2, MemCategory::kActivation);
   t.op_fq_ga = arena.alloc(sizeof(float), MemCategory::kActivation);
   dit::nvfp4_fakequant_bf16(a.get(), t.rows, t.cols, opt.recipe, dit::ptr<float>(t.op_amax), t.op_fq.get(), dit::ptr<float>(t.op_fq_ga), stream);
@@ -147,7 +153,7 @@ void CudaDitOps::Impl::operand_i8(DevTensor& t, bool as_bf16) {
   codes = arena.alloc(size_t(t.rows * t.cols) * (as_bf16 ? 2 : 1), MemCategory::kActivation);
   scales = arena.alloc(size_t(t.rows) * sizeof(float), MemCategory::kActivation);
   p.out = as_bf16 ? RowOut::kInt8AsBF16 : RowOut::kInt8, p.out_ptr = codes.get(), p.out_row_scale = dit::ptr<float>(scales);
-  dit::run_row_program(p, stream);
+  row(p);
 }
 
 // cuBLASLt documents GELU without saying which form; run one GEMM through GELU_BIAS on inputs where the tanh form and
@@ -212,6 +218,7 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
     weight_bf16(e, w);
     Buffer xin = operand_f32(*x);
     TensorPtr y = new_tensor(1, out, DType::kF32);
+    Prof pr(this, kProfOther);
     dit::gemv_bf16w(dit::ptr<float>(xin), e.bf16.get(), vector(bias, out), dit::ptr<float>(y->buf), out, K, stream);
     return wrap(y);
   }
@@ -224,6 +231,7 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
     dit::LtArgs g;
     g.kind = f32_out ? dit::LtKind::kBf16ToF32 : dit::LtKind::kBf16ToBf16, g.M = M, g.N = out, g.K = K, g.x = a.get(), g.w = e.bf16.get();
     g.y = y->buf.get(), g.bias = bias ? (f32_out ? e.bias_f32.get() : e.bias_bf16.get()) : nullptr;
+    Prof pr(this, kProfGemm);
     lt->run(g, stream);
     return wrap(y);
   }
@@ -244,6 +252,7 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
         operand_fq(*x);
         g->a = x->op_fq, g->nvfp4 = true;
         g->alpha_dev = arena.alloc(sizeof(float), MemCategory::kActivation);
+        Prof pr(this, kProfQuant);
         dit::scalar_mul(dit::ptr<float>(x->op_fq_ga), e.nvfp4_global_decode, dit::ptr<float>(g->alpha_dev), stream);  // Ga * Gw
       }
       weight_bias(e, bias, true);  // no bias: the GEMM runs without the BIAS epilogue
@@ -257,6 +266,7 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
       Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kActivation);
       dit::LtArgs g;
       g.kind = dit::LtKind::kI8ToI32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8.get(), g.w = e.int8_codes.get(), g.y = acc.get();
+      Prof pr(this, kProfGemm);
       lt->run(g, stream);
       y->src.kind = RowSrc::kI32Acc, y->src.buf = acc, y->src.row_scale = x->op_i8_scales;
       y->src.col_scale = dit::ptr<float>(e.int8_scales), y->src.bias = dit::ptr<float>(e.bias_f32);
@@ -269,10 +279,14 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
       operand_i8(*x, true);
       const size_t need = size_t(out * K) * 2;
       if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
-      nvfp4_dequantize_bf16(dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales), out, K, w_dequant.get(), stream);
+      {
+        Prof pq(this, kProfQuant);
+        nvfp4_dequantize_bf16(dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales), out, K, w_dequant.get(), stream);
+      }
       Buffer acc = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
       dit::LtArgs g;
       g.kind = dit::LtKind::kBf16ToF32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8bf16.get(), g.w = w_dequant.get(), g.y = acc.get();
+      Prof pr(this, kProfGemm);
       lt->run(g, stream);
       // Codes and dequantized weights hold true values (not half units), so alpha is Gw itself.
       y->src.kind = RowSrc::kF32Acc, y->src.buf = acc, y->src.row_scale = x->op_i8bf16_scales, y->src.alpha = e.nvfp4_global_decode;
@@ -308,11 +322,13 @@ Mat CudaDitOps::Impl::f_attention(const Mat& qm, const Mat& km, const Mat& vm, i
     int64_t ws = 0;
     sdpa->prepare(shape, &ws, nullptr);
     Buffer work = ws > 0 ? arena.alloc(size_t(ws), MemCategory::kWorkspace) : nullptr;
+    Prof pr(this, kProfAttention);
     sdpa->run(shape, bq.get(), bk.get(), bv.get(), o->buf.get(), work.get(), stream);
     attention_in_use = "cudnn-" + sdpa->variant(shape);
   } else {
     SIXBIT_CHECK(dit::own_flash_supported(d), "attention: head_dim ", d, " is not supported by the own flash kernel (32, 64, 128)",
                  sdpa_note.empty() ? "" : "; cuDNN: ", sdpa_note);
+    Prof pr(this, kProfAttention);
     dit::own_flash_attention(bq.get(), bk.get(), bv.get(), o->buf.get(), q->rows, k->rows, heads, d, shape.scale, stream);
     attention_in_use = "own-flash";
   }
@@ -335,6 +351,7 @@ Mat CudaDitOps::Impl::f_add_modulation(const float* learned, const Mat& em, int6
   SIXBIT_CHECK(e->rows == 1 && e->cols > 0 && n % e->cols == 0, "add_modulation: e is [", e->rows, ",", e->cols, "], cannot broadcast to ", n);
   Buffer ef = operand_f32(*e);
   TensorPtr m = new_tensor(1, n, DType::kF32);
+  Prof pr(this, kProfOther);
   dit::add_modulation_f32(vector(learned, n), dit::ptr<float>(ef), e->cols, dit::ptr<float>(m->buf), n, stream);
   return wrap(m);
 }
@@ -357,7 +374,7 @@ void CudaDitOps::Impl::f_gated_add(Mat& xm, const Mat& ym, const Mat* mod, int g
   Buffer res = x->buf;
   if (x->buf.use_count() > 2) x->buf = arena.alloc(size_t(x->rows * x->cols) * dit::dtype_bytes(x->dtype), MemCategory::kActivation);
   p.out = x->dtype == DType::kF32 ? RowOut::kAddF32 : RowOut::kAddBF16, p.out_ptr = x->buf.get(), p.res_ptr = res.get(), p.gate = gate;
-  dit::run_row_program(p, stream);
+  row(p);
   x->drop_operands();
 }
 
@@ -366,6 +383,7 @@ Mat CudaDitOps::Impl::f_sub(const Mat& am, const Mat& bm) {
   SIXBIT_CHECK(a->rows == b->rows && a->cols == b->cols, "sub: shape mismatch [", a->rows, ",", a->cols, "] vs [", b->rows, ",", b->cols, "]");
   materialize(*a), materialize(*b);
   TensorPtr d = new_tensor(a->rows, a->cols, DType::kBF16, MemCategory::kResidualCache);  // the TDC residual cache is bf16
+  Prof pr(this, kProfOther);
   dit::sub_to_bf16(a->buf.get(), a->dtype, b->buf.get(), b->dtype, d->buf.get(), a->rows * a->cols, stream);
   return wrap(d);
 }
@@ -377,7 +395,10 @@ model::DiffNorms CudaDitOps::Impl::f_diff_norms(const Mat& am, const Mat& bm) {
   const int64_t n = a->rows * a->cols;
   Buffer partials = arena.alloc(std::max<size_t>(dit::fast_diff_norms_partials(n), 4) * sizeof(double), MemCategory::kWorkspace);
   Buffer out = arena.alloc(4 * sizeof(double), MemCategory::kWorkspace);
-  dit::fast_diff_norms(a->buf.get(), a->dtype, b->buf.get(), b->dtype, n, dit::ptr<double>(partials), dit::ptr<double>(out), stream);
+  {
+    Prof pr(this, kProfOther);
+    dit::fast_diff_norms(a->buf.get(), a->dtype, b->buf.get(), b->dtype, n, dit::ptr<double>(partials), dit::ptr<double>(out), stream);
+  }
   SIXBIT_CUDA_CHECK(cudaMemcpyAsync(host4, out.get(), 4 * sizeof(double), cudaMemcpyDeviceToHost, stream));
   SIXBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
   return model::DiffNorms{host4[0], host4[1], host4[2], host4[3]};
