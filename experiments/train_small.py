@@ -8,9 +8,9 @@ x <- x + (sigma_next - sigma) v, reference/sampler/flow_sampler.cpp), t = 1000 s
 classifier-free guidance. AdamW, bf16 autocast on the GPU, EMA of the weights (the EMA is what ships). Videos are
 rendered on the fly on the training device (world_torch.py) from the 240 training prompts only.
 
-Stops cleanly after --minutes of training (or --max-steps) and writes to --out: the training state in pieces below
-16 MiB each (state_model.pt, state_ema.pt, state_opt_m.pt, state_opt_v.pt, state_meta.pt: model, EMA, AdamW moments,
-step, RNG states, loss history), loss.tsv, and small.safetensors (the EMA in the C++ loader's names + metadata).
+Stops cleanly after --minutes of training (or --max-steps) and writes to --out: the training state in four files
+below 16 MiB each (state_model.pt: model + step, RNG state, loss history; state_ema.pt; state_opt_m.pt,
+state_opt_v.pt: AdamW moments), loss.tsv, and small.safetensors (the EMA in the C++ loader's names + metadata).
 --resume DIR continues from such a state exactly (same next loss as an uninterrupted run, on the same device).
 Dependencies: torch, numpy, safetensors.
 """
@@ -29,7 +29,9 @@ import small_model  # noqa: E402
 import world  # noqa: E402
 import world_torch  # noqa: E402
 
-STATE_FILES = ("state_model.pt", "state_ema.pt", "state_opt_m.pt", "state_opt_v.pt", "state_meta.pt")
+# Each under 16 MiB (a device call returns at most 8 files of 16 MiB): model + step/RNG/loss history, EMA, AdamW's
+# two moments.
+STATE_FILES = ("state_model.pt", "state_ema.pt", "state_opt_m.pt", "state_opt_v.pt")
 MAX_EXPORT_BYTES = 16 * 1000 * 1000
 
 
@@ -109,7 +111,7 @@ def save_state(out, model, ema, opt, meta):
     m = {k: v["exp_avg"] for k, v in osd["state"].items()}
     v = {k: s["exp_avg_sq"] for k, s in osd["state"].items()}
     meta = dict(meta, opt_steps={k: s["step"] for k, s in osd["state"].items()}, param_groups=osd["param_groups"])
-    for name, obj in zip(STATE_FILES, (model.state_dict(), ema.state_dict(), m, v, meta)):
+    for name, obj in zip(STATE_FILES, ({"model": model.state_dict(), "meta": meta}, ema.state_dict(), m, v)):
         tmp = os.path.join(out, name + ".tmp")
         torch.save(obj, tmp)
         os.replace(tmp, os.path.join(out, name))  # a kill mid-save leaves the previous file whole
@@ -120,9 +122,12 @@ def load_state(src, model, ema, opt, dev):
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         sys.exit(f"train_small: --resume {src}: missing {', '.join(missing)}")
-    sd, esd, m, v = (torch.load(p, map_location=dev, weights_only=True) for p in paths[:4])
-    meta = torch.load(paths[4], map_location="cpu", weights_only=False)  # RNG states stay CPU byte tensors
-    model.load_state_dict(sd)
+    first = torch.load(paths[0], map_location="cpu", weights_only=False)  # RNG states stay CPU byte tensors
+    esd, m, v = (torch.load(p, map_location=dev, weights_only=True) for p in paths[1:])
+    meta = first["meta"]
+    if meta["config"] != model.cfg:
+        sys.exit(f"train_small: --resume {src} was trained with config {meta['config']}, not {model.cfg}")
+    model.load_state_dict(first["model"])
     ema.load_state_dict(esd)
     state = {k: {"step": meta["opt_steps"][k], "exp_avg": m[k], "exp_avg_sq": v[k]} for k in m}
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

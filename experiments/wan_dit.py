@@ -173,7 +173,9 @@ def attention(q, k, v):
 
 def attention_fast(q, k, v):
     """Training path: [B, S, n, d] through F.scaled_dot_product_attention (flash / cuDNN kernels on the GPU)."""
-    o = torch.nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+    dt = v.dtype  # under autocast q/k may come back from the fp32 norms/RoPE; SDPA wants one dtype
+    o = torch.nn.functional.scaled_dot_product_attention(q.to(dt).transpose(1, 2), k.to(dt).transpose(1, 2),
+                                                         v.transpose(1, 2))
     return o.transpose(1, 2)
 
 
@@ -185,7 +187,8 @@ class WanRMSNorm(nn.Module):
 
     def forward(self, x):
         if x.dtype in (torch.bfloat16, torch.float16):  # autocast training: statistics in fp32, as Wan's x.float()
-            return (x.float() * torch.rsqrt(x.float().pow(2).mean(dim=-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+            xf = x.float()
+            return (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight).to(x.dtype)
         return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
 
 
