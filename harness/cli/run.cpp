@@ -40,8 +40,8 @@ const char* const kRunUsage =
     "precision:\n"
     "  --backend NAME        emulator (default), reference (full precision only), cuda (CUDA builds)\n"
     "  --recipe NAME         NVFP4 recipe: te (default), modelopt, torchao, cutlass\n"
-    "  --policy NAME         w4a4-w8a8 (default; (a) both weight copies where a block can switch), w4a4-w4a8\n"
-    "                        ((b) NVFP4 weights, NVFP4 or INT8 activations), or static full, w8a8, w4a4, w4a8\n"
+    "  --policy NAME         w4a4-w4a8 (default; (b) NVFP4 weights, NVFP4 or INT8 activations), w4a4-w8a8 ((a)\n"
+    "                        both weight copies where a block can switch), or static full, w8a8, w4a4, w4a8\n"
     "  --budget BITS         target average activation bits in [4, 8] (default 6): cheapest blocks get NVFP4\n"
     "  --threshold S         instead: NVFP4 where the predicted sensitivity is below S (0: all INT8)\n"
     "  --predictor FILE      from `sixbit calibrate` (default: shipped with the model, else calibrated on the fly\n"
@@ -117,7 +117,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   const std::string backend = choice(a, "backend", "emulator", harness::backend_names());
   const std::string recipe = choice(a, "recipe", "te", {"te", "modelopt", "torchao", "cutlass"});
   const harness::Policy policy = harness::policy_from_name(
-      choice(a, "policy", "w4a4-w8a8", {"w4a4-w8a8", "w4a4-w4a8", "full", "w8a8", "w4a4", "w4a8"}));
+      choice(a, "policy", "w4a4-w4a8", {"w4a4-w8a8", "w4a4-w4a8", "full", "w8a8", "w4a4", "w4a8"}));
   const bool dynamic = harness::policy_is_dynamic(policy);
   if (a.has("threshold") && a.has("budget")) throw UsageError("give --threshold or --budget, not both");
   for (const char* o : {"threshold", "budget", "predictor", "predictor-fit"})

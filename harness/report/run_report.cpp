@@ -178,9 +178,9 @@ std::vector<std::string> write_run_plots(const RunSummary& s, bool overwrite) {
   int steps = 0;
   for (const auto& r : v.records) steps = std::max(steps, r.step + 1);
   plot::Heatmap h;
-  h.title = "precision per block and step: " + v.prompt.substr(0, 48);
+  h.title = "precision per block and step (video 0)";
   h.x_label = "step";
-  h.y_label = "block (cond pass, then uncond)";
+  h.y_label = "c: cond, u: uncond";
   h.rows = 2 * n;
   h.cols = steps;
   h.values.assign(size_t(h.rows * h.cols), NAN);

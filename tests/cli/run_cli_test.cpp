@@ -94,7 +94,8 @@ TEST_F(RunCli, DefaultRunWritesVideoReportAndPlots) {
                         "prompt_00/frames/run_000.png", "prompt_00/frames/full_000.png"})
     EXPECT_GT(fs::file_size(dir_ / "a" / f), 50u) << f;
   const auto j = report("a");
-  EXPECT_EQ(j["config"]["policy"], "w4a4-w8a8");
+  EXPECT_EQ(j["config"]["policy"], "w4a4-w4a8");
+  EXPECT_EQ(j["memory"]["switchable_blocks"], 0) << "policy (b) holds NVFP4 weights only";
   EXPECT_LE(j["precision"]["avg_activation_bits"].get<double>(), 6.0);
   EXPECT_GT(j["memory"]["reduction_vs_bf16"].get<double>(), 1.0);
   EXPECT_EQ(j["targets"][0]["paper"], 1.92);
@@ -118,8 +119,8 @@ TEST_F(RunCli, SameSeedSameReportForAnyThreadCountAndSeedMatters) {
 }
 
 TEST_F(RunCli, ThresholdExtremesAndTdcThresholdZero) {
-  ASSERT_EQ(run_sixbit("run --no-progress --steps 4 --cache none --threshold 0 --out " + path("int8")).code, 0);
-  ASSERT_EQ(run_sixbit("run --no-progress --steps 4 --cache none --threshold 1e300 --out " + path("nvfp4")).code, 0);
+  ASSERT_EQ(run_sixbit("run --no-progress --steps 4 --cache none --policy w4a4-w8a8 --threshold 0 --out " + path("int8")).code, 0);
+  ASSERT_EQ(run_sixbit("run --no-progress --steps 4 --cache none --policy w4a4-w8a8 --threshold 1e300 --out " + path("nvfp4")).code, 0);
   for (const auto& [out, ch] : {std::pair<std::string, char>{"int8", '8'}, {"nvfp4", '4'}})
     for (const auto& s : report(out)["videos"][0]["steps"])
       for (char c : s["map"].get<std::string>()) EXPECT_EQ(c, ch) << out;
