@@ -19,7 +19,7 @@ const char* const kCompareUsage =
     "Runs every op of a sampling run on backend A, gives backend B the same inputs, and reports per op (name,\n"
     "layer, block, step): bit mismatches, max |a - b| and relative L2 ||a - b|| / ||a||, and the first op and\n"
     "element that diverge. The run continues on A's results, so each op is compared in isolation.\n"
-    "  --a NAME --b NAME     backends (default emulator vs reference): reference, emulator, cuda\n"
+    "  --a NAME --b NAME     backends (default emulator vs reference): reference, emulator, cuda, cuda-verify\n"
     "  --precision P         block linears: full (default), w8a8, w4a4, w4a8 (both backends must run it)\n"
     "  --recipe NAME         NVFP4 recipe (default te)\n"
     "  --model SPEC --model-config SPEC --weight-seed N --prompt TEXT   as for `sixbit run`\n"

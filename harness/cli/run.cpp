@@ -38,7 +38,7 @@ const char* const kRunUsage =
     "sampler: --steps N --shift X --guidance X --solver euler|unipc (defaults: the model's), --seed N (default 1;\n"
     "  prompt i uses seed + i)\n"
     "precision:\n"
-    "  --backend NAME        emulator (default), reference (full precision only), cuda (CUDA builds)\n"
+    "  --backend NAME        emulator (default), reference (full precision only), cuda, cuda-verify (CUDA builds)\n"
     "  --recipe NAME         NVFP4 recipe: te (default), modelopt, torchao, cutlass\n"
     "  --policy NAME         w4a4-w4a8 (default; (b) NVFP4 weights, NVFP4 or INT8 activations), w4a4-w8a8 ((a)\n"
     "                        both weight copies where a block can switch), or static full, w8a8, w4a4, w4a8\n"
