@@ -1,74 +1,138 @@
 #!/usr/bin/env bash
-# scripts/device.sh: everything the CUDA path needs on the lent GPU machine, in ONE call (the device tool's
-# command limit is 2000 characters): point CMake at the carried deps, build GoogleTest from the image's sources,
-# configure for sm_90a only (compile time), build the CUDA targets, run the gpu tests, compute-sanitizer
-# memcheck + racecheck on them, the benchmark; the full log goes to $OUT/device.log, a short table is printed last.
-# Call (device tool): command "bash scripts/device.sh", carry [".deps"].
+# scripts/device.sh: everything the CUDA path needs on the lent GPU machine, in ONE call (the device tool's command
+# limit is 2000 characters). Phases (default: env build tests sanitize peer bench):
+#   env       GPU, driver, nvcc, libcudnn (also PyTorch's wheel copy, put on LD_LIBRARY_PATH), torch, profilers
+#   build     use the binaries in .devbin/ when they run here, else configure (sm_90a) and build from source
+#   tests     gpu_emulator_test and gpu_dit_test (label gpu), full gtest output
+#   sanitize  compute-sanitizer memcheck on gpu_dit_test, racecheck on its shared-memory kernels
+#   qbench    cuda_bench (quantize / GEMM kernels against copy and cuBLASLt bf16)
+#   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
+#   bench     build*/cuda/dit_e2e_bench on wan2.1-1.3b (480p, 81 frames) with the peer's JSON, attention bench
+#   bench14   the same for wan2.1-14b (bf16 and dynamic 6-bit; peer too): memory and time per step
+# Logs and JSON go to $OUT (at most 8 files come back); the summary is printed last. One command may run 10 minutes:
+# each phase has its own timeout (T_TESTS, T_MEMCHECK, T_RACECHECK, T_PEER, T_BENCH seconds); choose phases to fit.
+# Call (device tool): command "bash scripts/device.sh [phases]", carry [".deps", ".devbin"].
+# Here, before the call: `bash scripts/device.sh --pack` builds the binaries for sm_90a with -march=x86-64-v3 in
+# build-devbin/ and copies them to .devbin/ (ignored by git through .git/info/exclude), so the device skips compiling.
 # .deps/ (ignored) is prepared on a networked machine: apt-get download libxtensor-dev xtl-dev into .deps/debs,
 # then `dpkg -x <deb> .deps/root` for each (the GPU image has no xtensor and no network).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--pack" ]; then
+  cmake -S . -B build-devbin -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a -DSIXBIT_MARCH=x86-64-v3 >/dev/null &&
+    cmake --build build-devbin -j"$(nproc)" --target gpu_dit_test gpu_emulator_test dit_e2e_bench cuda_bench || exit 1
+  grep -qx '/.devbin/' .git/info/exclude 2>/dev/null || echo '/.devbin/' >>.git/info/exclude
+  mkdir -p .devbin && cp build-devbin/tests/gpu/gpu_dit_test build-devbin/tests/gpu/gpu_emulator_test build-devbin/cuda/dit_e2e_bench \
+    build-devbin/cuda/cuda_bench .devbin/ && git rev-parse HEAD >.devbin/COMMIT && ls -la .devbin && exit 0
+fi
+
 OUT=${OUT:-/tmp/sixbit-out}
 mkdir -p "$OUT"
 LOG=$OUT/device.log
 SUMMARY=$OUT/summary.txt
 : >"$LOG"
 : >"$SUMMARY"
-step() { echo "== $*" | tee -a "$LOG"; }
+step() { echo "== $* ($(date +%T))" | tee -a "$LOG"; }
 note() { echo "$*" | tee -a "$SUMMARY" >>"$LOG"; }
 JOBS=$(nproc)
+PHASES=${*:-env build tests sanitize peer bench}
+has() { [[ " $PHASES " == *" $1 "* ]]; }
+T0=$(date +%s)
 
-step "device"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >>"$LOG" 2>&1
-nvcc --version | tail -2 >>"$LOG"
-
-DEPS=$PWD/.deps/root/usr
-if [ ! -d "$DEPS/include/xtensor" ]; then
-  note "FAIL: .deps/root has no xtensor (carry .deps; see the header of this script)"; cat "$SUMMARY"; exit 1
-fi
-# GoogleTest: the image ships sources only; build them once into /tmp/gtest.
-if [ ! -f /tmp/gtest/lib/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then
-  step "build googletest from /usr/src/googletest"
-  cmake -S /usr/src/googletest -B /tmp/gtest-build -DCMAKE_INSTALL_PREFIX=/tmp/gtest -DCMAKE_BUILD_TYPE=Release >>"$LOG" 2>&1 &&
-    cmake --build /tmp/gtest-build -j"$JOBS" >>"$LOG" 2>&1 && cmake --install /tmp/gtest-build >>"$LOG" 2>&1 || { note "FAIL: googletest build"; }
+# libcudnn: the system's, else the copy inside PyTorch's wheel (nvidia/cudnn/lib), for our dlopen.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
+  TORCH_NV=$(python3 -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) + "/nvidia")' 2>/dev/null || true)
+  for d in "$TORCH_NV/cudnn/lib" $(find / -name 'libcudnn.so.9' -path '*cudnn*' -printf '%h\n' 2>/dev/null | head -3); do
+    [ -f "$d/libcudnn.so.9" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}" && break
+  done
 fi
 
-B=build-device
-step "configure ($B, sm_90a)"
-t0=$(date +%s)
-if ! cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
-    -DCMAKE_PREFIX_PATH="$DEPS;$DEPS/share/cmake;$DEPS/lib/x86_64-linux-gnu/cmake;/tmp/gtest" >>"$LOG" 2>&1; then
-  note "FAIL: configure (see device.log)"; tail -40 "$LOG"; exit 1
+if has env; then
+  step "env"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee -a "$LOG" | tail -1 | sed 's/^/GPU: /' >>"$SUMMARY"
+  nvcc --version 2>&1 | tail -2 >>"$LOG"
+  { ldconfig -p | grep -E 'libcudnn.so|libcublasLt.so' ; echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"; ls /usr/include/cudnn*.h /usr/local/cuda/include/cudnn*.h 2>&1 | head -3;
+    find / -name 'cudnn_frontend.h' 2>/dev/null | head -2; which compute-sanitizer ncu nsys cuobjdump 2>&1;
+    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1;
+    lscpu | grep -E 'Model name|Flags' | cut -c1-200; } >>"$LOG" 2>&1
+  note "torch/cudnn: $(python3 -c 'import torch; print(torch.__version__, "cudnn", torch.backends.cudnn.version())' 2>&1 | tail -1)"
 fi
-step "build"
-if ! cmake --build $B -j"$JOBS" --target sixbit_cuda gpu_emulator_test cuda_bench >>"$LOG" 2>&1; then
-  note "FAIL: build (see device.log)"; grep -E "error|Error" "$LOG" | head -40; exit 1
+
+# ---- binaries ----
+BIN_DIT=""; BIN_EMU=""; BIN_BENCH=""; BIN_QB=""
+if [ -x .devbin/gpu_dit_test ] && .devbin/gpu_dit_test --gtest_list_tests >/dev/null 2>&1; then
+  BIN_DIT=.devbin/gpu_dit_test; BIN_EMU=.devbin/gpu_emulator_test; BIN_BENCH=.devbin/dit_e2e_bench; BIN_QB=.devbin/cuda_bench
+  note "binaries: prebuilt .devbin (commit $(cat .devbin/COMMIT 2>/dev/null | cut -c1-9))"
+elif has build || has tests || has bench || has bench14 || has sanitize; then
+  step "build from source"
+  DEPS=$PWD/.deps/root/usr
+  [ -d "$DEPS/include/xtensor" ] || { note "FAIL: no prebuilt binaries and .deps/root has no xtensor"; cat "$SUMMARY"; exit 1; }
+  if [ ! -f /tmp/gtest/lib/cmake/GTest/GTestConfig.cmake ] && ! ls /usr/lib/*/cmake/GTest/GTestConfig.cmake >/dev/null 2>&1; then
+    cmake -S /usr/src/googletest -B /tmp/gtest-build -DCMAKE_INSTALL_PREFIX=/tmp/gtest -DCMAKE_BUILD_TYPE=Release >>"$LOG" 2>&1 &&
+      cmake --build /tmp/gtest-build -j"$JOBS" >>"$LOG" 2>&1 && cmake --install /tmp/gtest-build >>"$LOG" 2>&1 || note "FAIL: googletest build"
+  fi
+  B=build-device
+  t0=$(date +%s)
+  cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
+    -DCMAKE_PREFIX_PATH="$DEPS;$DEPS/share/cmake;$DEPS/lib/x86_64-linux-gnu/cmake;/tmp/gtest" >>"$LOG" 2>&1 || { note "FAIL: configure"; tail -30 "$LOG"; exit 1; }
+  cmake --build $B -j"$JOBS" --target gpu_dit_test gpu_emulator_test dit_e2e_bench cuda_bench >>"$LOG" 2>&1 ||
+    { note "FAIL: build"; grep -E "error" "$LOG" | head -30; exit 1; }
+  note "build from source: $(( $(date +%s) - t0 )) s"
+  BIN_DIT=$B/tests/gpu/gpu_dit_test; BIN_EMU=$B/tests/gpu/gpu_emulator_test; BIN_BENCH=$B/cuda/dit_e2e_bench; BIN_QB=$B/cuda/cuda_bench
 fi
-note "build: $(( $(date +%s) - t0 )) s"
 
-step "gpu tests"
-ctest --test-dir $B -L gpu --output-on-failure >"$OUT/ctest-gpu.log" 2>&1
-rc=$?
-cat "$OUT/ctest-gpu.log" >>"$LOG"
-note "ctest -L gpu: rc=$rc, $(grep -E 'tests passed|tests failed' "$OUT/ctest-gpu.log" | tail -1)"
-"$B/tests/gpu/gpu_emulator_test" >>"$LOG" 2>&1 || true   # direct run: full gtest output with messages
+if has tests; then
+  step "gpu tests"
+  for t in "$BIN_EMU" "$BIN_DIT"; do
+    timeout ${T_TESTS:-200} "$t" >>"$OUT/tests.log" 2>&1
+    rc=$?
+    note "$(basename "$t"): rc=$rc; $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|tests? ran' "$OUT/tests.log" | tail -3 | tr '\n' ' ')"
+  done
+  grep -E '^\[  FAILED  \]|Failure|error:' "$OUT/tests.log" | head -20 >>"$SUMMARY"
+  grep -E '^\s+\[' "$OUT/tests.log" | head -60 >>"$SUMMARY"
+fi
 
-T=$B/tests/gpu/gpu_emulator_test
-for tool in memcheck racecheck; do
-  step "compute-sanitizer $tool"
-  timeout 240 compute-sanitizer --tool $tool --error-exitcode 9 "$T" >"$OUT/sanitizer-$tool.log" 2>&1
-  src=$?
-  cat "$OUT/sanitizer-$tool.log" >>"$LOG"
-  note "compute-sanitizer $tool: rc=$src; $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitizer-$tool.log" | tail -1)"
-done
+if has sanitize; then
+  step "compute-sanitizer"
+  timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='-GlibcMath.*:*TinyAndSmall*:CudaDitMemory.*' >"$OUT/sanitizer.log" 2>&1
+  note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+  timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.*:FastFixture.Fused*:FastFixture.SubAndDiffNorms' >>"$OUT/sanitizer.log" 2>&1
+  note "racecheck gpu_dit_test (flash, row, reductions): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+fi
 
-step "benchmark"
-timeout 300 "$B/cuda/cuda_bench" >"$OUT/bench.txt" 2>&1
-note "cuda_bench: rc=$?"
-cat "$OUT/bench.txt" >>"$LOG"
+if has qbench; then
+  step "cuda_bench"
+  timeout 300 "$BIN_QB" >>"$LOG" 2>&1
+  note "cuda_bench: rc=$?"
+fi
 
+if has peer; then
+  step "torch peer 1.3b"
+  PYTHONUNBUFFERED=1 timeout ${T_PEER:-150} python3 experiments/torch_peer.py --preset 1.3b --steps ${STEPS:-4} --warmup 2 --json "$OUT/peer.json" >>"$LOG" 2>&1
+  note "torch peer 1.3b: rc=$?; $(tail -1 "$LOG")"
+fi
+
+if has bench; then
+  step "dit_e2e_bench 1.3b"
+  timeout ${T_BENCH:-300} "$BIN_BENCH" --preset wan2.1-1.3b --steps ${STEPS:-4} --warmup 2 --configs ${CONFIGS:-bf16,w8a8,w4a4,dyn6,dyn6+tdc} \
+    --tdc-threshold ${TDC:-0.05} --peer "$OUT/peer.json" --json "$OUT/bench.json" --attention-bench >"$OUT/bench.txt" 2>&1
+  note "dit_e2e_bench 1.3b: rc=$?"
+  cat "$OUT/bench.txt" >>"$LOG"
+fi
+
+if has bench14; then
+  step "14b"
+  PYTHONUNBUFFERED=1 timeout 300 python3 experiments/torch_peer.py --preset 14b --steps 2 --warmup 1 --json "$OUT/peer14.json" >>"$LOG" 2>&1
+  note "torch peer 14b: rc=$?; $(tail -1 "$LOG")"
+  timeout 480 "$BIN_BENCH" --preset wan2.1-14b --steps 2 --warmup 1 --configs bf16,dyn6 --peer "$OUT/peer14.json" --json "$OUT/bench14.json" \
+    >"$OUT/bench14.txt" 2>&1
+  note "dit_e2e_bench 14b: rc=$?"
+  cat "$OUT/bench14.txt" >>"$LOG"; rm -f "$OUT/bench14.txt"
+fi
+
+note "device script: $(( $(date +%s) - T0 )) s"
 echo
 echo "===== summary ====="
 cat "$SUMMARY"
-echo
-cat "$OUT/bench.txt"
+[ -f "$OUT/bench.txt" ] && { echo; cat "$OUT/bench.txt"; rm -f "$OUT/bench.txt"; }  # also in device.log (8 files come back)

@@ -55,6 +55,7 @@ struct CudaDitOps::Impl {
     int cat;
     cudaEvent_t a, b;
   };
+  bool profiling = false;
   std::vector<ProfRecord> prof;
   std::vector<cudaEvent_t> prof_pool;
   cudaEvent_t prof_event();

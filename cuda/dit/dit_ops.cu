@@ -30,6 +30,7 @@ CudaDitOps::Impl::Impl(const CudaDitOptions& o)
   SIXBIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   SIXBIT_CUDA_CHECK(cudaMallocHost(&host4, 4 * sizeof(double)));
   if (opt.poison) arena.set_poison(stream);
+  profiling = opt.profile;
   if (opt.mode == DitMode::kFast) {
     lt_workspace = arena.alloc(dit::kLtWorkspaceBytes, MemCategory::kWorkspace);
     lt_zero = arena.alloc(sizeof(float), MemCategory::kWorkspace);
@@ -234,7 +235,7 @@ cudaEvent_t CudaDitOps::Impl::prof_event() {
 }
 
 CudaDitOps::Impl::Prof::Prof(Impl* i, int c) : im(i), cat(c) {
-  if (!im->opt.profile) return;
+  if (!im->profiling) return;
   a = im->prof_event();
   SIXBIT_CUDA_CHECK(cudaEventRecord(a, im->stream));
 }
@@ -244,6 +245,8 @@ CudaDitOps::Impl::Prof::~Prof() {
   cudaEvent_t b = im->prof_event();
   if (cudaEventRecord(b, im->stream) == cudaSuccess) im->prof.push_back({cat, a, b});
 }
+
+void CudaDitOps::set_profiling(bool on) { impl_->profiling = on; }
 
 OpProfile CudaDitOps::profile() {
   OpProfile r;

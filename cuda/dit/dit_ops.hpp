@@ -99,6 +99,7 @@ class CudaDitOps : public model::DitOps {
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
   MemoryReport memory() const;
   OpProfile profile();  // synchronises; zeros when profiling is off
+  void set_profiling(bool on);
   void reset_peaks();                            // peaks := current (e.g. after the weights are resident)
   void synchronize() const;                      // waits for the stream (for timing)
   void* stream() const;                          // the cudaStream_t every op runs on

@@ -322,10 +322,16 @@ Mat CudaDitOps::Impl::f_attention(const Mat& qm, const Mat& km, const Mat& vm, i
     int64_t ws = 0;
     sdpa->prepare(shape, &ws, nullptr);
     Buffer work = ws > 0 ? arena.alloc(size_t(ws), MemCategory::kWorkspace) : nullptr;
-    Prof pr(this, kProfAttention);
-    sdpa->run(shape, bq.get(), bk.get(), bv.get(), o->buf.get(), work.get(), stream);
-    attention_in_use = "cudnn-" + sdpa->variant(shape);
-  } else {
+    try {
+      Prof pr(this, kProfAttention);
+      sdpa->run(shape, bq.get(), bk.get(), bv.get(), o->buf.get(), work.get(), stream);
+      attention_in_use = "cudnn-" + sdpa->variant(shape);
+    } catch (const Error& e) {  // a plan that built but does not execute: kAuto falls back to our kernel for this shape
+      if (opt.attention == AttentionBackend::kCudnn) throw;
+      sdpa_ok[shape] = false, sdpa_note = e.what(), use_cudnn = false;
+    }
+  }
+  if (!use_cudnn) {
     SIXBIT_CHECK(dit::own_flash_supported(d), "attention: head_dim ", d, " is not supported by the own flash kernel (32, 64, 128)",
                  sdpa_note.empty() ? "" : "; cuDNN: ", sdpa_note);
     Prof pr(this, kProfAttention);
@@ -368,11 +374,19 @@ void CudaDitOps::Impl::f_gated_add(Mat& xm, const Mat& ym, const Mat* mod, int g
   TensorPtr x = tensor(xm, "gated_add x"), y = tensor(ym, "gated_add y");
   SIXBIT_CHECK(x->rows == y->rows && x->cols == y->cols, "gated_add: shape mismatch");
   const float* gate = mod ? mod_chunk(*mod, gate_chunk, x->cols) : nullptr;
-  materialize(*x);
+  Buffer res;
+  const size_t bytes = size_t(x->rows * x->cols) * dit::dtype_bytes(x->dtype);
+  if (x->pending && x->stages.empty() && !x->src.gemm && x->src.kind == buffer_kind(x->dtype)) {
+    res = x->src.buf;  // x is a lazy copy (dit_block's `x = clone(x_in)`): the copy and the add are one pass
+    x->pending = false, x->src = dit::Source{}, x->keep.clear();
+    x->buf = res.use_count() == 1 ? res : arena.alloc(bytes, MemCategory::kActivation);
+  } else {
+    materialize(*x);
+    res = x->buf;
+    if (x->buf.use_count() > 2) x->buf = arena.alloc(bytes, MemCategory::kActivation);  // others hold it: copy on write
+  }
   RowProgram p;
   describe_source(*y, p);  // y's pending epilogue and stages run inside this residual update
-  Buffer res = x->buf;
-  if (x->buf.use_count() > 2) x->buf = arena.alloc(size_t(x->rows * x->cols) * dit::dtype_bytes(x->dtype), MemCategory::kActivation);
   p.out = x->dtype == DType::kF32 ? RowOut::kAddF32 : RowOut::kAddBF16, p.out_ptr = x->buf.get(), p.res_ptr = res.get(), p.gate = gate;
   row(p);
   x->drop_operands();
