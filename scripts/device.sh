@@ -84,7 +84,8 @@ fi
 
 if has tests; then
   step "gpu tests"
-  for t in "$BIN_EMU" "$BIN_DIT"; do
+  TESTS_TO_RUN="$BIN_EMU $BIN_DIT"; [ -n "${SKIP_EMU:-}" ] && TESTS_TO_RUN="$BIN_DIT"
+  for t in $TESTS_TO_RUN; do
     timeout ${T_TESTS:-200} "$t" >>"$OUT/tests.log" 2>&1
     rc=$?
     note "$(basename "$t"): rc=$rc; $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|tests? ran' "$OUT/tests.log" | tail -3 | tr '\n' ' ')"

@@ -12,6 +12,14 @@
 #include "cuda/dit/glibc_mathf.hpp"
 #include "cuda/dit/row_program.hpp"
 
+// ReferenceOps::attention's exponential: glibc's expf, or, once reference/model/fp32_kernels.cpp exists, its
+// fp32-only Cephes exp_nonpositive (tests/gpu checks the device against the host's function either way).
+#if __has_include("reference/model/fp32_kernels.hpp")
+#define SIXBIT_REFERENCE_ATTENTION_EXP(x) glibc::cephes_exp_nonpositive(x)
+#else
+#define SIXBIT_REFERENCE_ATTENTION_EXP(x) glibc::glibc_expf(x)
+#endif
+
 namespace sixbit::cuda::dit::kernels {
 
 // y[r, o] = bias ? acc + bias[o] : acc, acc = sum_i x[r, i] * w[o, i] in increasing i (ReferenceOps::linear).
@@ -54,7 +62,7 @@ __global__ void __launch_bounds__(256) verify_linear_kernel(const float* __restr
 }
 
 // ReferenceOps::attention for one (query i, head h) per block: s_j = (sum_c q_c k_jc in c order) * scale; max;
-// s_j = expf(s_j - max); sum in j order (one thread); o_c = sum_j (s_j / sum) * v_jc in j order (thread c).
+// s_j = exp(s_j - max) (SIXBIT_REFERENCE_ATTENTION_EXP); sum in j order (one thread); o_c = sum_j (s_j / sum) * v_jc in j order (thread c).
 // Dynamic shared memory: d + Sk floats.
 __global__ void verify_attention_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v, float* __restrict__ o,
                                         int64_t Sk, int heads, int d, float scale) {
@@ -85,7 +93,7 @@ __global__ void verify_attention_kernel(const float* __restrict__ q, const float
   }
   __syncthreads();
   mx = red[0];
-  for (int64_t j = threadIdx.x; j < Sk; j += blockDim.x) s[j] = glibc::glibc_expf(__fsub_rn(s[j], mx));
+  for (int64_t j = threadIdx.x; j < Sk; j += blockDim.x) s[j] = SIXBIT_REFERENCE_ATTENTION_EXP(__fsub_rn(s[j], mx));
   __syncthreads();
   if (threadIdx.x == 0) {
     float sum = 0.0f;

@@ -28,6 +28,9 @@
 #include "reference/model/emulator_ops.hpp"
 #include "reference/model/weights.hpp"
 #include "reference/sampler/flow_sampler.hpp"
+#if __has_include("reference/model/fp32_kernels.hpp")
+#include "reference/model/fp32_kernels.hpp"  // ReferenceOps' fp32 attention with its own exp (not yet committed everywhere)
+#endif
 
 namespace {
 using namespace sixbit;
@@ -119,6 +122,19 @@ TEST(GlibcMath, HostTranscriptionMatchesLibm) {
               (long long)bad_nofma);
   for (int i = 0; i < 32; ++i) EXPECT_EQ(cuda::glibc::f64_from_bits(cuda::glibc::exp2f_table(i) + (uint64_t(i) << 47)), std::exp2(i / 32.0)) << i;
 }
+
+#if __has_include("reference/model/fp32_kernels.hpp")
+TEST(GlibcMath, CephesExpTranscriptionMatchesReference) {
+  int64_t bad = 0;
+  for (uint64_t u = 0; u < (uint64_t(1) << 32); u += 61) {  // every 61st float, all signs (x > 0 outside the contract)
+    const float x = fmt::f32_from_bits(uint32_t(u));
+    if (!(x <= 0.0f) && !std::isnan(x)) continue;
+    const float a = sm::exp_nonpositive(x), b = cuda::glibc::cephes_exp_nonpositive(x);
+    bad += !(fmt::f32_bits(a) == fmt::f32_bits(b) || (std::isnan(a) && std::isnan(b)));
+  }
+  EXPECT_EQ(bad, 0);
+}
+#endif
 
 TEST(GlibcMath, DeviceMatchesHost) {
   SKIP_WITHOUT_GPU();
