@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/check.hpp"
+#include "reference/model/fp32_kernels.hpp"
 #include "reference/model/ops.hpp"
 
 namespace sixbit::model {
@@ -53,54 +54,14 @@ void DitOps::set_plan(const PrecisionPlan& plan) {
   SIXBIT_CHECK(plan.all_full(), "this backend runs full precision only; it cannot take a quantized plan");
 }
 
+// Linear and attention: the fast kernels of fp32_kernels.cpp, whose arithmetic order (one sequential fp32 sum per
+// output, vectorized across outputs) is documented there and in docs/dit.md ("Reference order").
 Mat ReferenceOps::linear(const Mat& x, const float* w, int64_t out, const float* bias, const LayerId&) {
-  Mat y(x.rows, out);
-  const int64_t in = x.cols;
-#pragma omp parallel for schedule(static) if (x.rows * out * in > kParallelWork)
-  for (int64_t r = 0; r < x.rows; ++r) {
-    const float* xr = x.row(r);
-    float* yr = y.row(r);
-    for (int64_t o = 0; o < out; ++o) {
-      const float* wo = w + o * in;
-      float acc = 0.0f;  // sequential in i: order fixed, independent of threads
-      for (int64_t i = 0; i < in; ++i) acc += xr[i] * wo[i];
-      yr[o] = bias ? acc + bias[o] : acc;
-    }
-  }
-  return y;
+  return fp32_linear(x, w, out, bias);
 }
 
 Mat ReferenceOps::attention(const Mat& q, const Mat& k, const Mat& v, int heads) {
-  SIXBIT_CHECK(q.cols == k.cols && k.cols == v.cols && k.rows == v.rows && q.cols % heads == 0,
-               "attention: shape mismatch q [", q.rows, ",", q.cols, "] k [", k.rows, ",", k.cols, "] v [", v.rows,
-               ",", v.cols, "] heads ", heads);
-  const int64_t d = q.cols / heads, sk = k.rows;
-  const float scale = 1.0f / std::sqrt(float(d));
-  Mat o(q.rows, q.cols);
-#pragma omp parallel for collapse(2) schedule(static) if (q.rows * sk * q.cols > kParallelWork)
-  for (int h = 0; h < heads; ++h) {
-    for (int64_t i = 0; i < q.rows; ++i) {
-      std::vector<float> s(static_cast<size_t>(sk));
-      const float* qi = q.row(i) + h * d;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < sk; ++j) {
-        const float* kj = k.row(j) + h * d;
-        float acc = 0.0f;
-        for (int64_t c = 0; c < d; ++c) acc += qi[c] * kj[c];
-        s[j] = acc * scale;
-        mx = std::max(mx, s[j]);
-      }
-      float sum = 0.0f;
-      for (int64_t j = 0; j < sk; ++j) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
-      float* oi = o.row(i) + h * d;
-      for (int64_t j = 0; j < sk; ++j) {
-        const float p = s[j] / sum;
-        const float* vj = v.row(j) + h * d;
-        for (int64_t c = 0; c < d; ++c) oi[c] += p * vj[c];
-      }
-    }
-  }
-  return o;
+  return fp32_attention(q, k, v, heads);
 }
 
 void ReferenceOps::layer_norm(Mat& x, const float* weight, const float* bias, float eps) {
