@@ -33,8 +33,10 @@ constexpr int kNR = kVecs * kLanes;
 // the tile's fp32 accumulator buffer between chunks, which does not change any rounding).
 constexpr int64_t kMC = 10 * kMR;
 constexpr int64_t kKC = 1024;
-// Below this many multiply-adds an op runs on one thread (as in reference_ops.cpp); bits do not depend on it.
-constexpr int64_t kParallelWork = int64_t(1) << 16;
+// Below this many multiply-adds (~20 us of work) an op runs on one thread: a parallel region costs microseconds on
+// a quiet machine and milliseconds when the cores are oversubscribed (ctest -j2 with two-thread tests: a worker
+// that is descheduled holds the barrier for a time slice). Bits do not depend on it.
+constexpr int64_t kParallelWork = int64_t(1) << 20;
 
 inline vf vload(const float* p) {
   vf v;
