@@ -113,7 +113,12 @@ int cmd_compare(const std::vector<std::string>& argv) {
     const std::string text = j.dump(1) + "\n";
     io::write_file_bytes(json_path, std::vector<uint8_t>(text.begin(), text.end()), a.has("overwrite"));
   }
-  return a.has("expect-identical") && bad_ops > 0 ? 1 : 0;
+  if (a.has("expect-identical") && bad_ops > 0) {
+    std::fprintf(stderr, "sixbit: error: %lld of %lld ops differ between %s and %s (--expect-identical)\n",
+                 (long long)bad_ops, (long long)recs.size(), an.c_str(), bn.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace sixbit::cli

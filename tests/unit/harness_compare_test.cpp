@@ -2,6 +2,7 @@
 // (the emulator's contract); a backend with one wrong bit in one op is found exactly there, and only there (B always
 // gets A's inputs, so nothing downstream diverges); two NVFP4 recipes differ only in the block linears.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -10,6 +11,14 @@
 #include "harness/compare/comparing_ops.hpp"
 #include "harness/engine/engine.hpp"
 #include "reference/model/emulator_ops.hpp"
+
+// One OpenMP thread: these tiny-model tests gain nothing from threads, and ctest runs two tests at once on 2 cores,
+// where spinning OpenMP workers make small ops many times slower. Thread-count independence of the whole pipeline
+// is tested through the command (tests/cli/run_cli_test.cpp: 1 vs 2 threads, identical reports).
+static const int kOneThread = [] {
+  omp_set_num_threads(1);
+  return 1;
+}();
 
 namespace sh = sixbit::harness;
 namespace sm = sixbit::model;

@@ -2,6 +2,7 @@
 // is dit_forward bit for bit; a controller can run one block twice from the same input under two plans (what
 // calibration does) without disturbing the stream; a skip adds a residual; the controller sees every block's input.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -9,6 +10,14 @@
 #include "common/check.hpp"
 #include "reference/model/dit.hpp"
 #include "reference/model/emulator_ops.hpp"
+
+// One OpenMP thread: these tiny-model tests gain nothing from threads, and ctest runs two tests at once on 2 cores,
+// where spinning OpenMP workers make small ops many times slower. Thread-count independence of the whole pipeline
+// is tested through the command (tests/cli/run_cli_test.cpp: 1 vs 2 threads, identical reports).
+static const int kOneThread = [] {
+  omp_set_num_threads(1);
+  return 1;
+}();
 
 namespace sm = sixbit::model;
 

@@ -3,6 +3,7 @@
 // (s > 0, W8A8 probe below it), allocation (threshold 0 -> all INT8, huge -> all NVFP4, budgets), the previous
 // step's d feeding the prediction, JSON round trip and refusal of malformed predictor files.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 
@@ -10,6 +11,14 @@
 #include "harness/engine/engine.hpp"
 #include "harness/predictor/calibration.hpp"
 #include "reference/model/emulator_ops.hpp"
+
+// One OpenMP thread: these tiny-model tests gain nothing from threads, and ctest runs two tests at once on 2 cores,
+// where spinning OpenMP workers make small ops many times slower. Thread-count independence of the whole pipeline
+// is tested through the command (tests/cli/run_cli_test.cpp: 1 vs 2 threads, identical reports).
+static const int kOneThread = [] {
+  omp_set_num_threads(1);
+  return 1;
+}();
 
 namespace sh = sixbit::harness;
 namespace sm = sixbit::model;

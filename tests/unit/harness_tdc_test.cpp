@@ -3,12 +3,21 @@
 // state would break the pattern of the second pass); TeaCache skips the stack, FBCache all but block 0; a larger
 // threshold never skips less; skipping costs accuracy but not NaNs.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
 
 #include "common/check.hpp"
 #include "harness/engine/engine.hpp"
+
+// One OpenMP thread: these tiny-model tests gain nothing from threads, and ctest runs two tests at once on 2 cores,
+// where spinning OpenMP workers make small ops many times slower. Thread-count independence of the whole pipeline
+// is tested through the command (tests/cli/run_cli_test.cpp: 1 vs 2 threads, identical reports).
+static const int kOneThread = [] {
+  omp_set_num_threads(1);
+  return 1;
+}();
 
 namespace sh = sixbit::harness;
 namespace sm = sixbit::model;
