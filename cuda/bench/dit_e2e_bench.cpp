@@ -1,12 +1,15 @@
 // End-to-end benchmark of the Wan2.1 DiT on the GPU (CudaDitOps, kFast) driven by the harness's engine (predictor,
-// Temporal Delta Cache) with Euler + CFG (two passes per step), synthetic weights. Per configuration: wall time per
-// sampling step (host clock; every pass ends in a device->host copy, so it is device time plus host gaps), median and
-// mean over the steps after warm-up, skip rate, device memory (weights by format, peak, TDC cache), and an op
-// profile of one extra pass (CUDA events by category). Ratios against our bf16 and against the PyTorch peer
-// (experiments/torch_peer.py, its JSON given with --peer) are computed from numbers measured on the same machine.
+// Temporal Delta Cache) with Euler + CFG 5.0 (two passes per step) on Wan's 50-step schedule (shift 5), synthetic
+// weights. Each configuration first runs untimed passes (weight upload and quantization, cuBLASLt/cuDNN plans), then
+// samples: configurations named in --full run the whole 50-step video (total wall time, no extrapolation); the
+// others stop after --warmup + --steps steps (median and mean of the timed steps; x 50 only where labelled).
+// Wall time per step is host clock around device work (every pass ends in a device->host copy). Also: skip rate,
+// NVFP4 share, device memory (weights by format, peak, TDC cache) and an op profile of one extra pass (CUDA events
+// by category). Ratios against our bf16 and the PyTorch peer (experiments/torch_peer.py, --peer JSON) use numbers
+// measured on the same machine in the same call.
 // Build: cmake --build build --target dit_e2e_bench. Run (GPU): build/cuda/dit_e2e_bench --preset wan2.1-1.3b
-//   [--steps 6] [--warmup 2] [--configs bf16,w8a8,w4a4,dyn6,dyn6+tdc] [--tdc-threshold 0.05] [--peer peer.json]
-//   [--json out.json] [--attention-bench] [--no-profile]   (scripts/device.sh runs it).
+//   [--steps 3] [--warmup 2] [--configs bf16,w8a8,w4a4,dyn6,dyn6+tdc] [--full bf16,dyn6+tdc] [--tdc-threshold 0.05]
+//   [--peer peer.json] [--json out.json] [--attention-bench] [--no-profile]   (scripts/device.sh runs it).
 #include <omp.h>
 
 #include <algorithm>
@@ -106,8 +109,13 @@ Config parse_config(const std::string& s) {
   return c;
 }
 
+struct StopSampling {};  // thrown from the pass observer to end a partial run
+
 struct Result {
   std::string name;
+  bool full = false;      // the whole 50-step video
+  double total_ms = 0;    // wall time of the sampled steps (the whole video when full)
+  int steps_run = 0;
   std::vector<double> step_ms;  // timed steps
   double median = 0, mean = 0, skip_rate = 0, nvfp4_share = 0;
   cuda::MemoryReport mem;
@@ -127,8 +135,10 @@ bool flag(int argc, char** argv, const char* name) {
   return false;
 }
 
-Result run_config(const model::DitConfig& cfg, const model::Weights& w, const Config& c, int steps, int warmup, double tdc_threshold, bool profile,
-                  const model::Mat& cond, const model::Mat& uncond) {
+constexpr int kScheduleSteps = 50;  // Wan's default
+
+Result run_config(const model::DitConfig& cfg, const model::Weights& w, const Config& c, int steps, int warmup, bool full, double tdc_threshold,
+                  bool profile, const model::Mat& cond, const model::Mat& uncond) {
   cuda::CudaDitOptions o;
   o.mode = cuda::DitMode::kFast;
   cuda::CudaDitOps ops(o);
@@ -147,33 +157,50 @@ Result run_config(const model::DitConfig& cfg, const model::Weights& w, const Co
   if (harness::policy_is_dynamic(c.policy)) eo.predictor = &pred;
   if (c.tdc) eo.cache = {harness::CacheKind::kTdc, tdc_threshold, 2, 3};
   harness::Engine engine(cfg, w, ops, eo);
-  if (c.plain) ops.set_plan(model::PrecisionPlan::uniform(model::LinearPrecision::kFull));
+
+  // Untimed passes: upload and quantize the weights, build every cuBLASLt / cuDNN plan the timed run uses.
+  const int64_t latent_n = int64_t(cfg.in_dim) * cfg.latent_frames * cfg.latent_height * cfg.latent_width;
+  const std::vector<float> x_warm = sampler::initial_noise(3, latent_n);
+  std::vector<model::LinearPrecision> warm_plans = {harness::block_precision(c.policy, true)};
+  if (harness::policy_is_dynamic(c.policy)) warm_plans.push_back(harness::block_precision(c.policy, false));
+  for (model::LinearPrecision p : warm_plans) {
+    ops.set_plan(model::PrecisionPlan::uniform(p));
+    model::dit_forward(cfg, w, x_warm, 999.0, cond, ops);
+  }
 
   std::vector<double> stamps;  // wall clock at the end of every pass
+  const int total = full ? kScheduleSteps : warmup + steps;
   const Clock::time_point t0 = Clock::now();
-  const int total = warmup + steps;
-  if (c.plain) {
-    const sampler::FlowSchedule s = sampler::flow_schedule(total, 5.0);
-    sampler::sample_cfg(sampler::Solver::kEuler, sampler::initial_noise(1, int64_t(cfg.in_dim) * cfg.latent_frames * cfg.latent_height * cfg.latent_width), s,
-                        5.0, [&](const std::vector<float>& x, const sampler::StepInfo& info) {
-                          std::vector<float> v = model::dit_forward(cfg, w, x, info.t, info.cond ? cond : uncond, ops);
-                          stamps.push_back(ms_since(t0));
-                          return v;
-                        });
-  } else {
-    harness::sample_video(engine, cfg, sampler::Solver::kEuler, total, 5.0, 5.0, 1, cond, uncond,
-                          [&](const std::vector<float>&, const sampler::StepInfo&, const std::vector<float>&) { stamps.push_back(ms_since(t0)); });
+  auto stamp = [&] {
+    stamps.push_back(ms_since(t0));
+    if (int(stamps.size()) == 2 * total && total < kScheduleSteps) throw StopSampling{};
+  };
+  try {
+    if (c.plain) {
+      ops.set_plan(model::PrecisionPlan::uniform(model::LinearPrecision::kFull));
+      sampler::sample_cfg(sampler::Solver::kEuler, sampler::initial_noise(1, latent_n), sampler::flow_schedule(kScheduleSteps, 5.0), 5.0,
+                          [&](const std::vector<float>& x, const sampler::StepInfo& info) {
+                            std::vector<float> v = model::dit_forward(cfg, w, x, info.t, info.cond ? cond : uncond, ops);
+                            stamp();
+                            return v;
+                          });
+    } else {
+      harness::sample_video(engine, cfg, sampler::Solver::kEuler, kScheduleSteps, 5.0, 5.0, 1, cond, uncond,
+                            [&](const std::vector<float>&, const sampler::StepInfo&, const std::vector<float>&) { stamp(); });
+    }
+  } catch (const StopSampling&) {
   }
   Result r;
-  r.name = c.name;
-  for (int s = warmup; s < total; ++s) r.step_ms.push_back(stamps[size_t(2 * s + 1)] - stamps[size_t(2 * s - 1)]);
+  r.name = c.name, r.full = full, r.steps_run = total, r.total_ms = stamps.back();
+  const int first = full ? 0 : warmup;
+  for (int s = first; s < total; ++s) r.step_ms.push_back(stamps[size_t(2 * s + 1)] - (s > 0 ? stamps[size_t(2 * s - 1)] : 0.0));
   std::vector<double> sorted = r.step_ms;
   std::sort(sorted.begin(), sorted.end());
   r.median = sorted[sorted.size() / 2];
   for (double v : r.step_ms) r.mean += v / double(r.step_ms.size());
   int64_t run = 0, skipped = 0, nv = 0, qn = 0;
   for (const harness::ForwardRecord& f : engine.records())
-    if (f.step >= warmup)
+    if (f.step >= first)
       for (const harness::BlockStep& b : f.blocks) {
         (b.skipped ? skipped : run)++;
         if (!b.skipped && b.precision != model::LinearPrecision::kFull) ++qn, nv += b.precision == model::LinearPrecision::kW4A4;
@@ -236,7 +263,10 @@ int main(int argc, char** argv) {
     std::string why;
     SIXBIT_CHECK(cuda::device_available(&why), "no GPU: ", why);
     const model::DitConfig cfg = model::preset(arg(argc, argv, "--preset", "wan2.1-1.3b"));
-    const int steps = std::stoi(arg(argc, argv, "--steps", "4")), warmup = std::stoi(arg(argc, argv, "--warmup", "2"));
+    const int steps = std::stoi(arg(argc, argv, "--steps", "3")), warmup = std::stoi(arg(argc, argv, "--warmup", "2"));
+    std::vector<std::string> full;
+    std::stringstream fs(arg(argc, argv, "--full", ""));
+    for (std::string s; std::getline(fs, s, ',');) full.push_back(s);
     SIXBIT_CHECK(steps >= 1 && warmup >= 1, "--steps and --warmup must be >= 1");
     const double tdc = std::stod(arg(argc, argv, "--tdc-threshold", "0.05"));
     std::vector<Config> configs;
@@ -247,8 +277,8 @@ int main(int argc, char** argv) {
     nlohmann::json out;
     out["device"] = prop.name, out["preset"] = cfg.name, out["tokens"] = cfg.tokens(), out["steps_timed"] = steps, out["warmup_steps"] = warmup;
     out["tdc_threshold"] = tdc;
-    std::printf("%s, %s: %lld tokens, %d layers, dim %d; Euler + CFG 5.0, %d warm-up + %d timed steps\n", prop.name, cfg.name.c_str(),
-                (long long)cfg.tokens(), cfg.num_layers, cfg.dim, warmup, steps);
+    std::printf("%s, %s: %lld tokens, %d layers, dim %d; Euler + CFG 5.0 on the 50-step schedule; partial runs: %d warm-up + %d timed steps\n",
+                prop.name, cfg.name.c_str(), (long long)cfg.tokens(), cfg.num_layers, cfg.dim, warmup, steps);
     if (flag(argc, argv, "--attention-bench")) attention_bench(cfg, out);
 
     const Clock::time_point tw = Clock::now();
@@ -262,7 +292,8 @@ int main(int argc, char** argv) {
     std::vector<Result> res;
     for (const Config& c : configs) {
       const Clock::time_point tc = Clock::now();
-      res.push_back(run_config(cfg, w, c, steps, warmup, tdc, !flag(argc, argv, "--no-profile"), cond, uncond));
+      const bool is_full = std::find(full.begin(), full.end(), c.name) != full.end();
+      res.push_back(run_config(cfg, w, c, steps, warmup, is_full, tdc, !flag(argc, argv, "--no-profile"), cond, uncond));
       std::printf("  %-10s done in %.1f s\n", c.name.c_str(), ms_since(tc) / 1000);
       std::fflush(stdout);
     }
@@ -280,16 +311,18 @@ int main(int argc, char** argv) {
     const Result* base = nullptr;
     for (const Result& r : res)
       if (r.name == "bf16") base = &r;
-    std::printf("\n%-10s %10s %10s %8s %8s %6s %6s %10s %8s %10s %10s\n", "config", "step ms", "mean ms", "vs bf16", "vs peer", "skip%", "NVFP4%",
-                "weights MiB", "w-red", "peak MiB", "TDC MiB");
+    std::printf("\n%-10s %6s %9s %9s %8s %8s %6s %6s %9s %7s %9s %9s %9s\n", "config", "steps", "step ms", "mean ms", "vs bf16", "vs peer", "skip%",
+                "NVFP4%", "wts MiB", "w-red", "peak MiB", "live MiB", "TDC MiB");
     for (const Result& r : res) {
       const double wb = double(r.mem.weight_bytes());
       const double red = 2.0 * params / wb;  // every weight element at 2 bytes (bf16) over the resident bytes
-      std::printf("%-10s %10.1f %10.1f %8s %8s %6.1f %6.1f %10.1f %7.2fx %10.0f %10.1f\n", r.name.c_str(), r.median, r.mean,
+      std::printf("%-10s %6s %9.1f %9.1f %8s %8s %6.1f %6.1f %9.1f %6.2fx %9.0f %9.0f %9.1f\n", r.name.c_str(),
+                  (std::to_string(r.step_ms.size()) + (r.full ? "/50" : "")).c_str(), r.median, r.mean,
                   base ? (std::to_string(base->mean / r.mean).substr(0, 5) + "x").c_str() : "-",
-                  peer > 0 ? (std::to_string(peer / r.median).substr(0, 5) + "x").c_str() : "-", 100 * r.skip_rate, 100 * r.nvfp4_share, wb / mib, red,
-                  double(r.mem.device_used_peak - r.mem.device_used_at_start) / mib, r.mem.peak[int(cuda::MemCategory::kResidualCache)] / mib);
-      nlohmann::json j = {{"step_ms", r.step_ms}, {"step_ms_median", r.median}, {"step_ms_mean", r.mean}, {"skip_rate", r.skip_rate},
+                  peer > 0 ? (std::to_string(peer / r.mean).substr(0, 5) + "x").c_str() : "-", 100 * r.skip_rate, 100 * r.nvfp4_share, wb / mib, red,
+                  double(r.mem.device_used_peak - r.mem.device_used_at_start) / mib, r.mem.peak_live_total / mib,
+                  r.mem.peak[int(cuda::MemCategory::kResidualCache)] / mib);
+      nlohmann::json j = {{"full_video", r.full}, {"steps_run", r.steps_run}, {"total_ms", r.total_ms}, {"step_ms", r.step_ms}, {"step_ms_median", r.median}, {"step_ms_mean", r.mean}, {"skip_rate", r.skip_rate},
                           {"nvfp4_share", r.nvfp4_share}, {"attention", r.attention}, {"weight_params", params}, {"weight_bytes", r.mem.weight_bytes()},
                           {"weight_reduction_vs_bf16", red}, {"device_peak_bytes", r.mem.device_used_peak - r.mem.device_used_at_start},
                           {"allocator_peak_live_bytes", r.mem.peak_live_total}, {"profile_pass_wall_ms", r.prof_pass_wall_ms},
@@ -298,6 +331,17 @@ int main(int argc, char** argv) {
       for (int k = 0; k < int(cuda::MemCategory::kCount); ++k) j["memory"][std::string(cuda::mem_category_name(cuda::MemCategory(k)))] = {r.mem.live[k], r.mem.peak[k]};
       out["configs"][r.name] = j;
     }
+    std::printf("ratios: vs bf16 = bf16 mean / config mean (both per step); vs peer = peer median / config mean; 50-step totals: ");
+    for (const Result& r : res)
+      std::printf("%s %.1f s%s; ", r.name.c_str(), r.full ? r.total_ms / 1000 : r.mean * kScheduleSteps / 1000, r.full ? " (measured)" : " (mean x 50)");
+    if (peer > 0) std::printf("peer %.1f s (median x 50)", peer * kScheduleSteps / 1000);
+    std::printf("\n");
+    const Result* dyn = nullptr;
+    for (const Result& r : res)
+      if (r.name == "dyn6") dyn = &r;
+    if (base && dyn)  // skipping a fraction r of the blocks removes about r of the step: 2x needs r >= 1 - bf16 / (2 dyn6)
+      std::printf("skip rate needed for dyn6+tdc >= 2.0x bf16 (blocks ~ the whole step, TDC overhead ignored): %.1f%%\n",
+                  100 * (1.0 - base->mean / (2.0 * dyn->mean)));
     std::printf("\nprofile of one conditional pass (device ms by category; wall ms of the pass; gap = wall - profiled):\n");
     std::printf("%-10s %9s %9s %9s %9s %9s %9s %9s %7s\n", "config", "attention", "gemm", "row", "quant", "other", "profiled", "wall", "attn%");
     for (const Result& r : res)

@@ -62,9 +62,12 @@ struct Arena::State {
 };
 
 namespace {
-size_t round_size(size_t bytes) {
+bool is_weight(MemCategory c) { return c <= MemCategory::kInt8Scales; }
+// Free-list granule: weights are never returned, so they take 512-byte granules (no slack); everything else rounds
+// to 512 B below 1 MiB and to 2 MiB above, so a freed buffer serves the next request of about the same size.
+size_t round_size(size_t bytes, MemCategory cat) {
   if (bytes == 0) bytes = 1;
-  const size_t q = bytes < (size_t(1) << 20) ? 512 : (size_t(2) << 20);  // small: 512 B granules; large: 2 MiB
+  const size_t q = (bytes < (size_t(1) << 20) || is_weight(cat)) ? 512 : (size_t(2) << 20);
   return (bytes + q - 1) / q * q;
 }
 }  // namespace
@@ -79,7 +82,8 @@ Arena::Arena(int device) : s_(std::make_shared<State>()) {
 Arena::~Arena() = default;  // cached blocks are freed with the State, after the last buffer returns
 
 std::shared_ptr<void> Arena::alloc(size_t bytes, MemCategory cat) {
-  const size_t rs = round_size(bytes);
+  const size_t rs = round_size(bytes, cat);
+  const int64_t req = int64_t(bytes);  // accounted: the bytes asked for (reserved counts the rounded blocks)
   void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(s_->mu);
@@ -110,17 +114,17 @@ std::shared_ptr<void> Arena::alloc(size_t bytes, MemCategory cat) {
   }
   {
     std::lock_guard<std::mutex> lock(s_->mu);
-    s_->live[int(cat)] += int64_t(rs);
+    s_->live[int(cat)] += req;
     s_->peak[int(cat)] = std::max(s_->peak[int(cat)], s_->live[int(cat)]);
-    s_->live_total += int64_t(rs);
+    s_->live_total += req;
     s_->peak_live_total = std::max(s_->peak_live_total, s_->live_total);
   }
   if (poison_) SIXBIT_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, rs, poison_stream_));
   std::shared_ptr<State> st = s_;
-  return std::shared_ptr<void>(p, [st, rs, cat](void* q) {
+  return std::shared_ptr<void>(p, [st, rs, req, cat](void* q) {
     std::lock_guard<std::mutex> lock(st->mu);
-    st->live[int(cat)] -= int64_t(rs);
-    st->live_total -= int64_t(rs);
+    st->live[int(cat)] -= req;
+    st->live_total -= req;
     st->free.emplace(rs, q);
   });
 }

@@ -54,7 +54,7 @@ enum class MemCategory : int {
 std::string_view mem_category_name(MemCategory c);
 
 struct MemoryReport {
-  std::array<int64_t, int(MemCategory::kCount)> live{}, peak{};  // bytes per category
+  std::array<int64_t, int(MemCategory::kCount)> live{}, peak{};  // bytes asked for, per category
   int64_t live_total = 0, peak_live_total = 0;                   // all categories
   int64_t reserved = 0, peak_reserved = 0;                       // cudaMalloc'd by the allocator (live + cached)
   int64_t device_used_at_start = 0;                              // cudaMemGetInfo used before this object
@@ -91,8 +91,9 @@ class CudaDitOps : public model::DitOps {
   void gated_add(model::Mat& x, const model::Mat& y, const model::Mat* mod, int gate_chunk) override;
   model::Mat sub(const model::Mat& a, const model::Mat& b) override;
   // kVerify: per row in index order in fp64, then the row sums in row order (ReferenceOps' order: same bits).
-  // kFast: fp64 per element, a fixed tree per 1024-element chunk, chunks summed in index order by one thread:
-  // deterministic run to run, not the reference's order. One host synchronisation per call (the result is returned).
+  // kFast: fp64 per element; 1024 fixed contiguous ranges, each summed by 256 threads in index order and a fixed
+  // tree, then the 1024 partials by the same tree: deterministic run to run, not the reference's order. One host
+  // synchronisation per call (the result is returned).
   model::DiffNorms diff_norms(const model::Mat& a, const model::Mat& b) override;
 
   const CudaDitOptions& options() const;

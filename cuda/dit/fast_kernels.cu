@@ -79,19 +79,12 @@ __global__ void sub_to_bf16_kernel(const void* a, bool a_bf16, const void* b, bo
   if (i < n) out[i] = __float2bfloat16_rn(load_any(a, a_bf16, i) - load_any(b, b_bf16, i));
 }
 
-// Deterministic fp64 sums: 1024 elements per block (4 per thread in index order), a fixed shared-memory tree per
-// block, then one thread adds the block partials in index order. Same bits on every run.
-constexpr int kDiffThreads = 256;
-__global__ void diff_partials_kernel(const void* a, bool a_bf16, const void* b, bool b_bf16, int64_t n, double* __restrict__ partials) {
-  __shared__ double sh[4][kDiffThreads];
-  double s[4] = {0.0, 0.0, 0.0, 0.0};
-  const int64_t base = blockIdx.x * int64_t(4 * kDiffThreads) + 4 * threadIdx.x;
-  for (int e = 0; e < 4; ++e) {
-    const int64_t i = base + e;
-    if (i >= n) break;
-    const double bv = load_any(b, b_bf16, i), d = double(load_any(a, a_bf16, i)) - bv;
-    s[0] += fabs(d), s[1] += fabs(bv), s[2] += d * d, s[3] += bv * bv;
-  }
+// Deterministic fp64 sums in two fixed-shape stages: kDiffBlocks blocks each take one contiguous range of the
+// tensor (the range depends on n only), each thread adds its elements in index order (stride 256 within the range),
+// a fixed shared-memory tree per block gives the block's partial; then one block adds the partials with the same
+// fixed tree. Same bits on every run; both stages are fully parallel (a serial pass over ~50k partials cost ~7 ms).
+constexpr int kDiffThreads = 256, kDiffBlocks = 1024;
+__device__ __forceinline__ void tree4(double (&sh)[4][kDiffThreads], double (&s)[4]) {
   for (int k = 0; k < 4; ++k) sh[k][threadIdx.x] = s[k];
   __syncthreads();
   for (int w = kDiffThreads / 2; w > 0; w >>= 1) {
@@ -99,15 +92,29 @@ __global__ void diff_partials_kernel(const void* a, bool a_bf16, const void* b, 
       for (int k = 0; k < 4; ++k) sh[k][threadIdx.x] += sh[k][threadIdx.x + w];
     __syncthreads();
   }
+}
+__global__ void __launch_bounds__(kDiffThreads) diff_partials_kernel(const void* a, bool a_bf16, const void* b, bool b_bf16, int64_t n,
+                                                                     double* __restrict__ partials) {
+  __shared__ double sh[4][kDiffThreads];
+  double s[4] = {0.0, 0.0, 0.0, 0.0};
+  const int64_t chunk = (n + kDiffBlocks - 1) / kDiffBlocks, lo = blockIdx.x * chunk, hi = lo + chunk < n ? lo + chunk : n;
+  for (int64_t i = lo + threadIdx.x; i < hi; i += kDiffThreads) {
+    const double bv = load_any(b, b_bf16, i), d = double(load_any(a, a_bf16, i)) - bv;
+    s[0] += fabs(d), s[1] += fabs(bv), s[2] += d * d, s[3] += bv * bv;
+  }
+  tree4(sh, s);
   if (threadIdx.x == 0)
     for (int k = 0; k < 4; ++k) partials[4 * int64_t(blockIdx.x) + k] = sh[k][0];
 }
 
-__global__ void diff_total_kernel(const double* __restrict__ partials, int64_t blocks, double* __restrict__ out4) {
-  double t[4] = {0.0, 0.0, 0.0, 0.0};
-  for (int64_t bk = 0; bk < blocks; ++bk)
-    for (int k = 0; k < 4; ++k) t[k] += partials[4 * bk + k];
-  for (int k = 0; k < 4; ++k) out4[k] = t[k];
+__global__ void __launch_bounds__(kDiffThreads) diff_total_kernel(const double* __restrict__ partials, double* __restrict__ out4) {
+  __shared__ double sh[4][kDiffThreads];
+  double s[4] = {0.0, 0.0, 0.0, 0.0};
+  for (int i = threadIdx.x; i < kDiffBlocks; i += kDiffThreads)
+    for (int k = 0; k < 4; ++k) s[k] += partials[4 * i + k];
+  tree4(sh, s);
+  if (threadIdx.x == 0)
+    for (int k = 0; k < 4; ++k) out4[k] = sh[k][0];
 }
 
 // y[n] = bias[n] + sum_k x[k] * w[n, k]: one warp per output, 8 bf16 weights (16 bytes) per lane per step.
@@ -199,15 +206,12 @@ void sub_to_bf16(const void* a, DType ta, const void* b, DType tb, void* out, in
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-size_t fast_diff_norms_partials(int64_t n) { return size_t(4 * ((n + 4 * kernels::kDiffThreads - 1) / (4 * kernels::kDiffThreads))); }
+size_t fast_diff_norms_partials(int64_t) { return size_t(4 * kernels::kDiffBlocks); }
 
 void fast_diff_norms(const void* a, DType ta, const void* b, DType tb, int64_t n, double* partials, double* out4, cudaStream_t s) {
-  const int64_t blocks = (n + 4 * kernels::kDiffThreads - 1) / (4 * kernels::kDiffThreads);
-  if (blocks > 0) {
-    kernels::diff_partials_kernel<<<grid_for(blocks, 1), kernels::kDiffThreads, 0, s>>>(a, ta == DType::kBF16, b, tb == DType::kBF16, n, partials);
-    SIXBIT_CUDA_CHECK_LAUNCH();
-  }
-  kernels::diff_total_kernel<<<1, 1, 0, s>>>(partials, blocks, out4);
+  kernels::diff_partials_kernel<<<kernels::kDiffBlocks, kernels::kDiffThreads, 0, s>>>(a, ta == DType::kBF16, b, tb == DType::kBF16, n, partials);
+  SIXBIT_CUDA_CHECK_LAUNCH();
+  kernels::diff_total_kernel<<<1, kernels::kDiffThreads, 0, s>>>(partials, out4);
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 

@@ -318,12 +318,12 @@ struct FastFixture : ::testing::Test {
 };
 
 constexpr double kU = 0x1p-24;       // fp32 unit roundoff
-constexpr double kBf16U = 0x1p-9;    // bf16 unit roundoff (8 significant bits)
+constexpr double kBf16U = 0x1p-8;    // bf16 unit roundoff: 8 significant bits, so |RN(x) - x| <= 2^-8 |x|
 
 TEST_F(FastFixture, FullLinearWithinBf16Bound) {
-  // x is bf16-exact, W is rounded to bf16 (each product +-2^-9 relative), tensor cores add in fp32 in some order
-  // (<= K u per product, Higham 3.4 with gamma_K ~ K u), the bf16 bias (2^-9 |b|) and the bf16 output (2^-9 |y|):
-  // tol = (2^-9 + K 2^-23) sum|x w| + 2^-8 (|y| + |b|).
+  // x is bf16-exact, W is rounded to bf16 (each product +-2^-8 relative), tensor cores add in fp32 in some order
+  // (<= K u per product, Higham 3.4 with gamma_K ~ K u), the bf16 bias (2^-8 |b|) and the bf16 output (2^-8 |y|):
+  // tol = (2^-8 + K 2^-23) sum|x w| + 2 2^-8 (|y| + |b|) (a factor 2 of margin on the output terms).
   const int64_t M = 70, K = 96, N = 40;
   const Mat x = bf16_exact(rnd(41, M, K));
   const std::vector<float> w = vec(42, N * K, 0.1f), b = vec(43, N, 0.1f);
@@ -340,9 +340,10 @@ TEST_F(FastFixture, FullLinearWithinBf16Bound) {
   expect_within(got, want, tol, "bf16 linear + bias");
 }
 
-TEST_F(FastFixture, W8A8IsTheEmulatorRoundedToBf16) {
+TEST_F(FastFixture, W8A8BitIdenticalToEmulator) {
   // Same int8 codes and scales (the row kernel calls the emulator's INT8 codec on the same fp32 values), exact int32
-  // accumulators (cuBLASLt int8), the same fp32 epilogue: only the final bf16 rounding differs.
+  // accumulators (cuBLASLt int8), the same fp32 epilogue order (--fmad=false) evaluated in the consumer's row kernel,
+  // whose fp32 output (to_host) is therefore the emulator's bits. Inside a forward the consumer then writes bf16.
   const int64_t M = 66, K = 80, N = 36;
   Mat x = rnd(51, M, K);
   x.v[7] = -25.0f;
@@ -352,15 +353,16 @@ TEST_F(FastFixture, W8A8IsTheEmulatorRoundedToBf16) {
   ops->set_plan(plan);
   const LayerId id{1, LinearKind::self_o};
   const std::vector<float> got = host(ops->linear(ops->from_host(x), w.data(), N, b.data(), id));
-  std::vector<float> want = emu.linear(x, w.data(), N, b.data(), id).v;
-  for (float& v : want) v = bf16_round(v);
-  expect_bits(got, want, "W8A8 fast vs bf16(emulator)");
+  expect_bits(got, emu.linear(x, w.data(), N, b.data(), id).v, "W8A8 fast vs emulator");
 }
 
 // W4A4 / W4A8: identical codes and scales to the emulator (x is bf16-exact, so the bf16 operand loses nothing);
 // the emulator and the fast path then sum the same exact products in different orders. Against the exact value Y:
-// emulator |y_e - Y| <= (gamma_{K/16} + 3u) T (docs/numerics.md), fast |y_f - Y| <= K 2u T + 2^-9 |b| + 2^-9 |Y|
-// (fp32 tensor-core accumulation, bf16 bias and output), T = sum |a_k w_k| x global scales. tol = sum of both.
+// emulator |y_e - Y| <= (gamma_{K/16} + 3u) T (docs/numerics.md), fast |y_f - Y| <= K 2u T + 2^-8 (|b| + |Y|)
+// (fp32 tensor-core accumulation; W4A4 has a bf16 bias and output, W4A8 keeps fp32 accumulators whose epilogue the
+// consumer applies in fp32), T = sum |a_k w_k| x global scales; tol = twice the sum. W4A8 products have <= 12
+// significant bits (int8 x e2m1 x e4m3), so with K = 128 every partial sum is exact in fp32 and its result equals
+// the emulator's bits: the bound holds with zero error there (no error is required of it).
 TEST_F(FastFixture, W4A4AndW4A8WithinBoundOfEmulator) {
   const int64_t M = 64, K = 128, N = 48;
   Mat x = bf16_exact(rnd(61, M, K, 1.0f, 0.2f));
@@ -390,13 +392,13 @@ TEST_F(FastFixture, W4A4AndW4A8WithinBoundOfEmulator) {
         want[m * N + n] = e[m * N + n];
         tol[m * N + n] = (double(K) * 2 * kU + (double(K / 16) + 3) * kU * 1.01) * t * 2 + kBf16U * (std::fabs(y + b[n]) + std::fabs(b[n])) * 2 + 1e-30;
       }
-    expect_within(got, want, tol, std::string(sm::linear_precision_name(p)) + " fast vs emulator");
+    expect_within(got, want, tol, std::string(sm::linear_precision_name(p)) + " fast vs emulator", p == LinearPrecision::kW4A4);
   }
 }
 
 // Attention, cuDNN and our own kernel: q, k, v bf16-exact; scores in fp32, P rounded to bf16 for the PV product
-// (2^-9 relative) plus exp2 (<= 2 ulp) and the fp32 normalisation (2^-9 mismatch between the bf16 P and its fp32
-// row sum), output bf16 (2^-9 |o|): tol = 2^-7 sum_j p_j |v_j| + 2^-8 |o| (one extra factor 2 of margin).
+// (2^-8 relative) plus exp2 (<= 2 ulp of fp32) and the fp32 normalisation (up to 2^-8 mismatch between the bf16 P
+// and its fp32 row sum), output bf16 (2^-8 |o|): tol = 2^-7 sum_j p_j |v_j| + 2^-8 |o|.
 void attention_case(cuda::CudaDitOps& ops, int64_t Sq, int64_t Sk, int heads, int d, uint64_t seed, const std::string& label) {
   const Mat q = bf16_exact(rnd(seed, Sq, int64_t(heads) * d)), k = bf16_exact(rnd(seed + 1, Sk, int64_t(heads) * d)),
             v = bf16_exact(rnd(seed + 2, Sk, int64_t(heads) * d));
@@ -424,15 +426,20 @@ void attention_case(cuda::CudaDitOps& ops, int64_t Sq, int64_t Sk, int heads, in
   expect_within(got, want, tol, label + " (" + ops.attention_backend_in_use() + ")");
 }
 
-TEST(FastAttention, CudnnAndOwnKernelWithinBound) {
+void attention_cases(cuda::AttentionBackend be) {
+  cuda::CudaDitOps ops(opts(cuda::DitMode::kFast, be));
+  attention_case(ops, 200, 333, 2, 128, 71, "d=128, 333 keys");
+  attention_case(ops, 77, 64, 3, 64, 81, "d=64, 64 keys");
+  attention_case(ops, 130, 8, 2, 32, 91, "d=32, 8 keys (text-like)");
+  std::printf("  attention backend: %s\n", ops.attention_backend_in_use().c_str());
+}
+TEST(FastAttention, CudnnWithinBound) {
   SKIP_WITHOUT_GPU();
-  for (cuda::AttentionBackend be : {cuda::AttentionBackend::kAuto, cuda::AttentionBackend::kOwn}) {
-    cuda::CudaDitOps ops(opts(cuda::DitMode::kFast, be));
-    attention_case(ops, 200, 333, 2, 128, 71, "d=128, 333 keys");
-    attention_case(ops, 77, 64, 3, 64, 81, "d=64, 64 keys");
-    attention_case(ops, 130, 8, 2, 32, 91, "d=32, 8 keys (text-like)");
-    if (be == cuda::AttentionBackend::kAuto) std::printf("  attention backend with kAuto: %s\n", ops.attention_backend_in_use().c_str());
-  }
+  attention_cases(cuda::AttentionBackend::kAuto);  // cuDNN when it builds a plan, else our kernel (printed)
+}
+TEST(FastAttention, OwnKernelWithinBound) {
+  SKIP_WITHOUT_GPU();
+  attention_cases(cuda::AttentionBackend::kOwn);
 }
 
 // LayerNorm + modulate (one fused row program, fp32 out): fp32 tree sums over n = 96 columns (<= (log2 n + 1) u
@@ -536,7 +543,7 @@ TEST_F(FastFixture, GatedAddFusesTheW8A8EpilogueIntoTheResidual) {
 TEST_F(FastFixture, SubAndDiffNorms) {
   const Mat a = rnd(141, 30, 64), b = rnd(142, 30, 64);
   const Mat da = ops->from_host(a), db = ops->from_host(b);
-  const std::vector<float> got = host(ops->sub(da, db));  // the bf16 residual cache: 2^-9 relative
+  const std::vector<float> got = host(ops->sub(da, db));  // the bf16 residual cache: 2^-8 relative (+ the fp32 sub)
   std::vector<double> want(got.size()), tol(got.size());
   for (size_t i = 0; i < got.size(); ++i) want[i] = double(a.v[i]) - b.v[i], tol[i] = kBf16U * std::fabs(want[i]) * 1.001 + 1e-30;
   expect_within(got, want, tol, "sub -> bf16");
@@ -550,10 +557,12 @@ TEST_F(FastFixture, SubAndDiffNorms) {
   EXPECT_EQ(g.l2_ref, f.l2_ref);
 }
 
-// A whole tiny forward. bf16 has no end-to-end bound that survives quantization's discontinuities, so the check is
-// relative: the fast all-full output within 3% relative L2 of fp32 (bf16 rounding at ~30 sequential ops, 2^-9 each,
-// adds up to ~2e-2 at worst), and each quantized fast run closer to the emulator of the same plan than that
-// plan's own quantization error (|fast - emu| < 0.5 |emu - fp32|). Run twice: identical bits.
+// A whole tiny forward. bf16 has no end-to-end bound that survives quantization's discontinuities (a bf16-rounded
+// activation flips some NVFP4/INT8 codes, so the fast quantized run and the emulator quantize slightly different
+// inputs), so the check is relative: the fast all-full output within 3% relative L2 of fp32 (bf16 rounding at ~30
+// sequential ops, 2^-8 each, adds up to ~2e-2 at worst); each quantized fast run as accurate against fp32 as the
+// emulator of the same plan up to that bf16 noise: rel(fast_q, fp32) <= rel(emu_q, fp32) + 2 rel(fast_full, fp32).
+// Run twice: identical bits.
 TEST_F(FastFixture, TinyForwardAgainstReferenceAndEmulator) {
   const sm::DitConfig cfg = sm::preset("tiny");
   const sm::Weights w = sm::synthetic_weights(cfg, 7);
@@ -577,7 +586,8 @@ TEST_F(FastFixture, TinyForwardAgainstReferenceAndEmulator) {
     ops->set_plan(plan);
     const std::vector<float> f = sm::dit_forward(cfg, w, latent, 937.5, ctx, *ops), e = sm::dit_forward(cfg, w, latent, 937.5, ctx, emu);
     std::printf("  %s: fast vs emulator %.3g, emulator vs fp32 %.3g\n", std::string(sm::linear_precision_name(p)).c_str(), rel(f, e), rel(e, fp32));
-    EXPECT_LT(rel(f, e), 0.5 * rel(e, fp32)) << sm::linear_precision_name(p);
+    EXPECT_LE(rel(f, fp32), rel(e, fp32) + 2 * rel(full, fp32)) << sm::linear_precision_name(p);
+    EXPECT_GT(rel(f, e), 0.0) << sm::linear_precision_name(p);
   }
 }
 
