@@ -124,16 +124,18 @@ fi
 
 if has bench14; then
   step "14b"
-  PYTHONUNBUFFERED=1 timeout 300 python3 experiments/torch_peer.py --preset 14b --steps 2 --warmup 1 --json "$OUT/peer14.json" >>"$LOG" 2>&1
-  note "torch peer 14b: rc=$?; $(tail -1 "$LOG")"
-  timeout 480 "$BIN_BENCH" --preset wan2.1-14b --steps 2 --warmup 1 --configs bf16,dyn6 --peer "$OUT/peer14.json" --json "$OUT/bench14.json" \
+  if [ -z "${SKIP_PEER14:-}" ]; then
+    PYTHONUNBUFFERED=1 timeout ${T_PEER:-150} python3 experiments/torch_peer.py --preset 14b --steps 2 --warmup 1 --json "$OUT/peer14.json" >>"$LOG" 2>&1
+    note "torch peer 14b: rc=$?; $(tail -1 "$LOG")"
+  fi
+  timeout ${T_BENCH:-300} "$BIN_BENCH" --preset wan2.1-14b --steps 2 --warmup 1 --configs bf16,dyn6 --peer "$OUT/peer14.json" --json "$OUT/bench14.json" \
     >"$OUT/bench14.txt" 2>&1
   note "dit_e2e_bench 14b: rc=$?"
-  cat "$OUT/bench14.txt" >>"$LOG"; rm -f "$OUT/bench14.txt"
+  cat "$OUT/bench14.txt" >>"$LOG"; tail -40 "$OUT/bench14.txt" >>"$SUMMARY"; rm -f "$OUT/bench14.txt"
 fi
 
 note "device script: $(( $(date +%s) - T0 )) s"
 echo
 echo "===== summary ====="
 cat "$SUMMARY"
-[ -f "$OUT/bench.txt" ] && { echo; cat "$OUT/bench.txt"; rm -f "$OUT/bench.txt"; }  # also in device.log (8 files come back)
+if [ -f "$OUT/bench.txt" ]; then echo; cat "$OUT/bench.txt"; rm -f "$OUT/bench.txt"; fi  # also in device.log (8 files come back)
