@@ -1,5 +1,5 @@
 // The caching device allocator of CudaDitOps with per-category accounting (dit_internal.hpp), and MemoryReport.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp (Memory.*), cuda/bench/dit_e2e_bench.cu.
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp (Memory.*), cuda/bench/dit_e2e_bench.cpp.
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
@@ -132,9 +132,9 @@ std::shared_ptr<void> Arena::alloc(size_t bytes, MemCategory cat) {
 void Arena::release_cached() {
   std::lock_guard<std::mutex> lock(s_->mu);
   if (s_->free.empty()) return;
-  cudaDeviceSynchronize();  // cached blocks may still be read by queued work
+  SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());  // cached blocks may still be read by queued work
   for (auto& [sz, p] : s_->free) {
-    cudaFree(p);
+    SIXBIT_CUDA_CHECK(cudaFree(p));
     s_->reserved -= int64_t(sz);
   }
   s_->free.clear();

@@ -1,5 +1,5 @@
 // Launcher for our own flash attention (cuda/dit/flash_kernels.cuh), head_dim 32, 64 or 128.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp (FastAttention.*), cuda/bench/dit_e2e_bench.cu.
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp (FastAttention.*), cuda/bench/dit_e2e_bench.cpp.
 #include <cmath>
 
 #include "common/check.hpp"

@@ -1,6 +1,6 @@
 // sixbit/cuda/dit/dit_internal.hpp: what the CudaDitOps sources share (not a public API): the caching device
 // allocator with per-category accounting, the device tensor behind model::Mat::dev, and the kernel launchers.
-// Build: part of sixbit_cuda_dit (cuda/CMakeLists.txt). Tests: tests/gpu/gpu_dit.cpp via scripts/device.sh.
+// Build: part of sixbit_cuda_dit (cuda/CMakeLists.txt). Tests: tests/gpu/gpu_dit_{verify,fast}.cpp via scripts/device.sh.
 #pragma once
 
 #include <cuda_runtime.h>

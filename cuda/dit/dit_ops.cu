@@ -1,7 +1,7 @@
 // CudaDitOps: construction, tensors in and out, weights (uploaded once per host address, quantized once per format
 // with the exact kernels of cuda/backend.hpp, so kFast and kVerify share the emulator's weight bits), RoPE tables,
 // and the dispatch of every op to its kVerify (dit_ops_verify.cu) or kFast (dit_ops_fast.cu) implementation.
-// Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit.cpp. Design: docs/gpu-dit.md.
+// Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_{verify,fast}.cpp. Design: docs/gpu-dit.md.
 #include <cmath>
 #include <cstring>
 

@@ -4,7 +4,7 @@
 //  - kVerify: fp32 activations; every op mirrors reference/model/reference_ops.cpp operation by operation (one thread
 //    per reduction, same order, fp64 statistics, glibc's expf/tanhf transcribed in cuda/dit/glibc_mathf.hpp, RoPE
 //    angles from the host's libm), quantized linears through the exact kernels of cuda/backend.hpp. Every op, and so a
-//    whole sampling run, gives the bits of EmulatorOps with the same plan (tests/gpu/gpu_dit.cpp checks it).
+//    whole sampling run, gives the bits of EmulatorOps with the same plan (tests/gpu/gpu_dit_{verify,fast}.cpp checks it).
 //  - kFast: bf16 activations (the residual stream and modulation vectors stay fp32), cuBLASLt bf16 GEMMs, W8A8 through
 //    cuBLASLt int8, W4A4/W4A8 through exactly dequantized bf16 operands, attention through cuDNN's fused SDPA or our
 //    own flash kernel, LayerNorm/RMSNorm/RoPE/modulation/GELU/gated residual and activation quantization fused into

@@ -3,7 +3,7 @@
 // exact GEMMs (bits of emulation/gemm/qgemm.hpp): W8A8 through cuBLASLt int32 + the exact epilogue, W4A4 and W4A8
 // through the exact kernels. So every op returns EmulatorOps' bits. The global scales the exact W4A4/W4A8 kernels take
 // as host values are read back (one synchronisation per quantized linear; this mode is for verification).
-// Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit.cpp.
+// Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_{verify,fast}.cpp.
 #include <cmath>
 #include <cstring>
 

@@ -1,7 +1,7 @@
 // kFast kernels of CudaDitOps besides attention: the fused row program launcher (row_kernels.cuh), NVFP4
 // fake-quantization to bf16, bf16 tensor amax, the small vector ops, the TDC residual (a - b to bf16), the
 // deterministic fp64 diff norms, and an fp32 x bf16-weight GEMV for the one-token time MLP.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp, scripts/device.sh.
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp, scripts/device.sh.
 #include <cuda_bf16.h>
 
 #include <algorithm>

@@ -6,8 +6,8 @@
 // n = g; C rows g/g+8, cols 2t..2t+1; g = lane / 4, t = lane % 4); ldmatrix(.trans) feeds A, B = K rows, B = V^T.
 // The C fragment of S is exactly the A fragment of P, so P never leaves registers. Rows padded by 8 bf16 (16 bytes)
 // in shared memory: the 8 row addresses of an ldmatrix land in distinct banks.
-// Build: part of sixbit_cuda_dit (sm_90a; plain sm_80 instructions). Run/verify: tests/gpu/gpu_dit.cpp
-// (FastAttention.*), timed against cuDNN's SDPA in cuda/bench/dit_e2e_bench.cu.
+// Build: part of sixbit_cuda_dit (sm_90a; plain sm_80 instructions). Run/verify: tests/gpu/gpu_dit_{verify,fast}.cpp
+// (FastAttention.*), timed against cuDNN's SDPA in cuda/bench/dit_e2e_bench.cpp.
 #pragma once
 
 #include <cuda_bf16.h>

@@ -14,7 +14,7 @@
 // - tanhf / expm1f: glibc sysdeps/ieee754/flt-32/s_tanhf.c and s_expm1f.c (fdlibm, Sun 1993); compiled without
 //   FMA on x86-64 (no multiarch variant), every float operation rounded once, in the order written.
 // Device code must be compiled with --fmad=false (sixbit_cuda_dit is) so no multiply-add is contracted.
-// Check: tests/gpu/gpu_dit.cpp GlibcMath.* compares with the host's libm (all 2^32 inputs with SIXBIT_EXHAUSTIVE=1).
+// Check: tests/gpu/gpu_dit_{verify,fast}.cpp GlibcMath.* compares with the host's libm (all 2^32 inputs with SIXBIT_EXHAUSTIVE=1).
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // cuBLASLt GEMMs for kFast (lt_gemm.hpp): one descriptor set and heuristic per (kind, shape, epilogue), reused.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp, cuda/bench/dit_e2e_bench.cu.
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp, cuda/bench/dit_e2e_bench.cpp.
 #include "cuda/dit/lt_gemm.hpp"
 
 #include "common/check.hpp"

@@ -4,7 +4,7 @@
 // LayerNorm / RMSNorm (fp32 statistics, two passes over registers), modulation, RoPE (pairs stay inside a thread's
 // group of 4), GELU(tanh) / SiLU, then one output form (bf16 + tensor amax, int8 per row, int8 as bf16, fp32, or a
 // gated residual add). Not bit-exact (fp32 block reductions, CUDA tanhf/expf): kVerify is the exact mode.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp (RowProgram tests), scripts/device.sh.
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp (RowProgram tests), scripts/device.sh.
 #pragma once
 
 #include <cuda_bf16.h>

@@ -3,7 +3,7 @@
 // softmax.h, read 2026-11): UnifiedSDPANode (one CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR, cuDNN >= 9.13.1) and
 // CompositeSDPANode (bmm1 with K given as K^T through swapped dims/strides, fp32 virtual scores, a by-value scale,
 // max / sub / exp / sum reductions and pointwise ops, the virtual stats log(sum) + max, div, the probabilities
-// cast to bf16, bmm2). libcudnn is dlopen'ed. Build: part of sixbit_cuda_dit; run: tests/gpu/gpu_dit.cpp, bench.
+// cast to bf16, bmm2). libcudnn is dlopen'ed. Build: part of sixbit_cuda_dit; run: tests/gpu/gpu_dit_{verify,fast}.cpp, bench.
 #include "cuda/dit/sdpa_cudnn.hpp"
 
 #include <dlfcn.h>

@@ -1,4 +1,4 @@
-// Launchers for cuda/dit/verify_kernels.cuh (kVerify). Build: part of sixbit_cuda_dit; run: tests/gpu/gpu_dit.cpp.
+// Launchers for cuda/dit/verify_kernels.cuh (kVerify). Build: part of sixbit_cuda_dit; run: tests/gpu/gpu_dit_{verify,fast}.cpp.
 #include <algorithm>
 
 #include "common/check.hpp"

@@ -4,7 +4,7 @@
 // reduction done sequentially by one thread in the reference's index order, transcendental functions from
 // cuda/dit/glibc_mathf.hpp (glibc's own algorithms) and RoPE angles from host tables. So each output is the
 // reference's bits. Correct first: one thread per row or per output; these are meant for the tiny/small presets.
-// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit.cpp (scripts/device.sh on the lent GPU).
+// Build: part of sixbit_cuda_dit. Run: tests/gpu/gpu_dit_{verify,fast}.cpp (scripts/device.sh on the lent GPU).
 #pragma once
 
 #include <cstdint>
