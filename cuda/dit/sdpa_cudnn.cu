@@ -53,7 +53,7 @@ struct Desc {
     if (a.CreateDesc(t, &d) != CUDNN_STATUS_SUCCESS) d = nullptr;
   }
   Desc(Desc&& o) noexcept : api(o.api), d(o.d) { o.d = nullptr; }
-  Desc& operator=(Desc&& o) noexcept { std::swap(api, o.api), std::swap(d, o.d); return *this; }
+  Desc& operator=(Desc&&) = delete;
   ~Desc() { if (d) api->DestroyDesc(d); }
 };
 
