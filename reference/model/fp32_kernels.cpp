@@ -81,19 +81,14 @@ void micro(const float* a, int64_t lda, const float* panel, int64_t k, float* ac
     for (int u = 0; u < kVecs; ++u) vstore(acc + m * kNR + u * kLanes, c[m][u]);
 }
 
-// micro<mr> for a runtime row count 1..kMR.
+// micro<mr> for a runtime row count mr in 1..MR (MR = kMR at the call).
+template <int MR = kMR>
 void micro_rows(int mr, const float* a, int64_t lda, const float* panel, int64_t k, float* acc) {
-  switch (mr) {
-    case 1: micro<1>(a, lda, panel, k, acc); break;
-    case 2: micro<2>(a, lda, panel, k, acc); break;
-    case 3: micro<3>(a, lda, panel, k, acc); break;
-    case 4: micro<4>(a, lda, panel, k, acc); break;
-    case 5: micro<5>(a, lda, panel, k, acc); break;
-    case 6: micro<6>(a, lda, panel, k, acc); break;
-    case 7: micro<7>(a, lda, panel, k, acc); break;
-    case 8: micro<8>(a, lda, panel, k, acc); break;
-    default: SIXBIT_CHECK(false, "micro kernel: bad row count ", mr);
+  if constexpr (MR > 0) {
+    if (mr == MR) return micro<MR>(a, lda, panel, k, acc);
+    return micro_rows<MR - 1>(mr, a, lda, panel, k, acc);
   }
+  SIXBIT_CHECK(false, "micro kernel: bad row count ", mr);
 }
 
 // acc[r * kNR + l] = sum_i a[r * lda + i] * panel[i * kNR + l] (from +0, i ascending) for r < rows.
@@ -117,18 +112,13 @@ void row_sums_t(const float* a, int64_t lda, int64_t n, float* out) {
   for (int m = 0; m < MR; ++m) out[m] = acc[m];
 }
 
+template <int MR = kMR>
 void row_sums(int mr, const float* a, int64_t lda, int64_t n, float* out) {
-  switch (mr) {
-    case 1: row_sums_t<1>(a, lda, n, out); break;
-    case 2: row_sums_t<2>(a, lda, n, out); break;
-    case 3: row_sums_t<3>(a, lda, n, out); break;
-    case 4: row_sums_t<4>(a, lda, n, out); break;
-    case 5: row_sums_t<5>(a, lda, n, out); break;
-    case 6: row_sums_t<6>(a, lda, n, out); break;
-    case 7: row_sums_t<7>(a, lda, n, out); break;
-    case 8: row_sums_t<8>(a, lda, n, out); break;
-    default: SIXBIT_CHECK(false, "row sums: bad row count ", mr);
+  if constexpr (MR > 0) {
+    if (mr == MR) return row_sums_t<MR>(a, lda, n, out);
+    return row_sums<MR - 1>(mr, a, lda, n, out);
   }
+  SIXBIT_CHECK(false, "row sums: bad row count ", mr);
 }
 
 // Packing buffers, reused across calls by the calling thread (they are rewritten in full before any read): a fresh
