@@ -89,18 +89,18 @@ ModelBundle synthetic(const model::DitConfig& cfg, const std::string& what, uint
 
 }  // namespace
 
-std::string default_model_path() {
-  if (const char* env = std::getenv("SIXBIT_MODEL"); env && *env) return env;
-  return std::string(SIXBIT_SOURCE_DIR) + "/models/sixbit-small.safetensors";
-}
+std::string default_model_path() { return std::string(SIXBIT_SOURCE_DIR) + "/models/sixbit-small.safetensors"; }
 
 ModelBundle load_model(const std::string& spec, const std::string& model_config, uint64_t seed) {
   if (spec.empty()) {
+    // $SIXBIT_MODEL names the default model as --model would (a file, a preset, a config); a user who set it gets
+    // exactly that or an error, never a silent fallback.
+    if (const char* env = std::getenv("SIXBIT_MODEL"); env && *env) return load_model(env, model_config, seed);
     const std::string path = default_model_path();
     if (fs::exists(path)) return load_trained(path);
     ModelBundle m = synthetic(model::preset("tiny"), "preset tiny", seed);
     m.default_fallback = true;
-    m.note = "the shipped small model (" + path + ") is not there yet: running the synthetic tiny preset instead "
+    m.note = "the shipped small model (" + path + ") is not there: running the synthetic tiny preset instead "
              "(random weights: the video is noise-like, fidelity is reported in latent false colour)";
     return m;
   }

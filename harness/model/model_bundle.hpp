@@ -1,8 +1,9 @@
 // sixbit/harness/model/model_bundle.hpp: what `--model` resolves to: config, weights, how prompts become context,
 // sampler defaults and prompt sets, and where a shipped predictor lives.
 //
-//   (nothing)          the shipped small model models/sixbit-small.safetensors when that file exists (or the file
-//                      $SIXBIT_MODEL names); until then the synthetic `tiny` preset, and the bundle says so
+//   (nothing)          $SIXBIT_MODEL if set (any spec below, exactly as --model); else the shipped small model
+//                      models/sixbit-small.safetensors, or, if that file is missing, the synthetic `tiny` preset
+//                      (and the bundle says so)
 //   PRESET             tiny | small | wan2.1-1.3b | wan2.1-14b with seeded synthetic weights (--weight-seed)
 //   CONFIG.json        a config (reference/model/config.hpp) with synthetic weights
 //   FILE.safetensors   a self-describing sixbit checkpoint (config, vocabulary and sampler defaults in its
@@ -45,7 +46,7 @@ struct ModelBundle {
   int64_t encoder_params() const;
 };
 
-// The shipped model's path: $SIXBIT_MODEL if set, else <source tree>/models/sixbit-small.safetensors.
+// The shipped model's path: <source tree>/models/sixbit-small.safetensors.
 std::string default_model_path();
 
 // spec "" = the default (see above). model_config: "" or PRESET|CONFIG.json for a plain Wan checkpoint.
