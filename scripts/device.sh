@@ -9,6 +9,9 @@
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
 #   bench     build*/cuda/dit_e2e_bench on wan2.1-1.3b (480p, 81 frames) with the peer's JSON, attention bench
 #   bench14   the same for wan2.1-14b (bf16 and dynamic 6-bit; peer too): memory and time per step
+#   small     the shipped small model (predictor + TDC, default settings) through `sixbit run` on the emulator,
+#             cuda-verify and cuda backends; experiments/compare_reports.py says whether the precision tables, skip
+#             maps and videos agree (verify: must be identical to the emulator's; fast: within its fidelity)
 # Logs and JSON go to $OUT (at most 8 files come back); the summary is printed last. One command may run 10 minutes:
 # each phase has its own timeout (T_TESTS, T_MEMCHECK, T_RACECHECK, T_PEER, T_BENCH seconds); choose phases to fit.
 # Call (device tool): command "bash scripts/device.sh [phases]", carry [".deps", ".devbin"].
@@ -21,10 +24,10 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--pack" ]; then
   cmake -S . -B build-devbin -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a -DSIXBIT_MARCH=x86-64-v3 >/dev/null &&
-    cmake --build build-devbin -j"$(nproc)" --target gpu_dit_test gpu_emulator_test dit_e2e_bench cuda_bench || exit 1
+    cmake --build build-devbin -j"$(nproc)" --target gpu_dit_test gpu_emulator_test dit_e2e_bench cuda_bench sixbit || exit 1
   grep -qx '/.devbin/' .git/info/exclude 2>/dev/null || echo '/.devbin/' >>.git/info/exclude
   mkdir -p .devbin && cp build-devbin/tests/gpu/gpu_dit_test build-devbin/tests/gpu/gpu_emulator_test build-devbin/cuda/dit_e2e_bench \
-    build-devbin/cuda/cuda_bench .devbin/ && git rev-parse HEAD >.devbin/COMMIT && ls -la .devbin && exit 0
+    build-devbin/cuda/cuda_bench build-devbin/sixbit .devbin/ && git rev-parse HEAD >.devbin/COMMIT && ls -la .devbin && exit 0
 fi
 
 OUT=${OUT:-/tmp/sixbit-out}
@@ -100,6 +103,19 @@ if has sanitize; then
   note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.Own*:FastFixture.Fused*:FastFixture.SubAndDiffNorms:FastFixture.Gated*' >>"$OUT/sanitizer.log" 2>&1
   note "racecheck gpu_dit_test (own flash, row programs, reductions; cuDNN's kernels excluded): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+fi
+
+if has small; then
+  step "small model: emulator vs cuda-verify vs cuda"
+  SIXBIT=.devbin/sixbit; [ -x "$SIXBIT" ] || SIXBIT=${B:-build-device}/sixbit
+  for be in emulator cuda-verify cuda; do
+    rm -rf "/tmp/small-$be"
+    timeout ${T_SMALL:-150} "$SIXBIT" run --no-progress --backend $be --out "/tmp/small-$be" >"/tmp/small-$be.txt" 2>&1
+    note "sixbit run --backend $be: rc=$? $(grep -E 'PSNR|skipped' "/tmp/small-$be.txt" | tr -s ' ' | tr '\n' ' ')"
+  done
+  python3 experiments/compare_reports.py /tmp/small-emulator/report.json /tmp/small-cuda-verify/report.json >>"$SUMMARY" 2>&1
+  python3 experiments/compare_reports.py /tmp/small-emulator/report.json /tmp/small-cuda/report.json >>"$SUMMARY" 2>&1
+  cp /tmp/small-cuda/report.json "$OUT/small-cuda-report.json" 2>/dev/null
 fi
 
 if has qbench; then
