@@ -14,36 +14,17 @@
 
 #include "reference/io/tensor_file.hpp"
 
+#include "cli_support.hpp"
+
 namespace {
 namespace fs = std::filesystem;
 using sixbit::io::OwnedTensor;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
+using Result = sixbit::testing::CommandResult;
+Result sixbit(const std::string& args, const std::string& env = "") { return sixbit::testing::run_sixbit_with_env(env, args); }
 
-Result sixbit(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + std::string(SIXBIT_BINARY_DIR) + "/sixbit " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-class Cli : public ::testing::Test {
+class Cli : public sixbit::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sixbit_cli_test_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string tensor_file(const std::string& name, int64_t rows, int64_t cols, float fill_nan_every = 0) {
     std::vector<float> v(static_cast<size_t>(rows * cols));
     for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * static_cast<float>(i)) * (i % 97 == 0 ? 30.0f : 1.0f);
@@ -52,7 +33,6 @@ class Cli : public ::testing::Test {
     sixbit::io::write_safetensors(path(name), {sixbit::io::make_f32_tensor("blocks.0.w", {rows, cols}, v.data())}, {}, true);
     return path(name);
   }
-  fs::path dir_;
 };
 
 TEST_F(Cli, HelpAndUsageErrors) {

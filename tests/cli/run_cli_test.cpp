@@ -17,48 +17,25 @@
 #include "reference/model/weights.hpp"
 #include "reference/world/world.hpp"
 
+#include "cli_support.hpp"
+
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = sixbit::testing::CommandResult;
+using sixbit::testing::slurp;
 
 // OMP_WAIT_POLICY=passive: ctest runs two tests at once on 2 cores, where spinning OpenMP workers make the tiny
 // model's small ops far slower (results do not depend on it).
 Result run_sixbit(const std::string& args, const std::string& env = "") {
   // The synthetic tiny preset unless a test names another default: these tests are about the command, and must not
-  // change meaning (or take minutes) when the shipped model is retrained. ShippedModelIsTheDefault covers it.
-  const std::string cmd = "OMP_WAIT_POLICY=passive SIXBIT_MODEL=tiny " + env + " " + std::string(SIXBIT_BINARY_DIR) +
-                          "/sixbit " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  // change meaning (or take minutes) when the shipped model is retrained. ShippedModel.IsWhatRunUsesByDefault covers the default.
+  return sixbit::testing::run_sixbit_with_env("OMP_WAIT_POLICY=passive SIXBIT_MODEL=tiny " + env, args);
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-class RunCli : public ::testing::Test {
+class RunCli : public sixbit::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sixbit_run_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   nlohmann::json report(const std::string& out) const { return nlohmann::json::parse(slurp(dir_ / out / "report.json")); }
-  fs::path dir_;
 };
 
 // A self-describing checkpoint in the shipped small model's format (reference/model/trained_model.hpp), shrunk to 2

@@ -15,43 +15,16 @@
 #include "../unit/world_test_model.hpp"
 #include "reference/io/tensor_file.hpp"
 
+#include "cli_support.hpp"
+
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = sixbit::testing::CommandResult;
+using sixbit::testing::slurp;
+Result run_sixbit(const std::string& args) { return sixbit::testing::run_sixbit_with_env("", args); }
 
-Result run_sixbit(const std::string& args) {
-  const std::string cmd = std::string(SIXBIT_BINARY_DIR) + "/sixbit " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-class WorldCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sixbit_world_cli_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& n) const { return (dir_ / n).string(); }
-  fs::path dir_;
-};
+using WorldCli = sixbit::testing::TempDirTest;
 
 const char* kPrompt = "'a green square moving up slowly on a dark background'";
 }  // namespace
