@@ -9,6 +9,8 @@
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
 #   bench     build*/cuda/dit_e2e_bench on wan2.1-1.3b (480p, 81 frames) with the peer's JSON, attention bench
 #   bench14   the same for wan2.1-14b (bf16 and dynamic 6-bit; peer too): memory and time per step
+#   torchcmp  PyTorch (CPU, fp32) resamples the latents of `sixbit eval-world --out D` from the same seeds and reports
+#             the PSNR of each against the C++ sampler's (copy D/samples.safetensors to the ignored .devdata/ and carry it)
 #   small     the shipped small model (predictor + TDC, default settings) through `sixbit run` on the emulator,
 #             cuda-verify and cuda backends; experiments/compare_reports.py says whether the precision tables, skip
 #             maps and videos agree (verify: must be identical to the emulator's; fast: within its fidelity)
@@ -116,6 +118,13 @@ if has small; then
   python3 experiments/compare_reports.py /tmp/small-emulator/report.json /tmp/small-cuda-verify/report.json >>"$SUMMARY" 2>&1
   python3 experiments/compare_reports.py /tmp/small-emulator/report.json /tmp/small-cuda/report.json >>"$SUMMARY" 2>&1
   cp /tmp/small-cuda/report.json "$OUT/small-cuda-report.json" 2>/dev/null
+fi
+
+if has torchcmp; then
+  step "C++ vs PyTorch sampling of the shipped model"
+  timeout ${T_TORCHCMP:-300} python3 experiments/sample_small.py --model models/sixbit-small.safetensors \
+    --compare .devdata/eval_samples.safetensors --threads "$JOBS" >"$OUT/torchcmp.txt" 2>&1
+  note "sample_small.py --compare (48 eval samples): rc=$?; $(tail -2 "$OUT/torchcmp.txt" | tr '\n' ' ')"
 fi
 
 if has qbench; then
