@@ -3,6 +3,7 @@
 // headers beside this file; the .cu files are thin launchers that check every launch.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -25,6 +26,12 @@ void nvfp4_quantize(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Reci
                     uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
 // INT8, one scale per row (activation tokens, or weight output channels).
 void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream);
+// The same three from bf16 input: each value is widened to fp32 exactly, then the fp32 arithmetic above, so the
+// result is the CPU emulator's on the widened tensor, bit for bit. Alignment: x 8-byte aligned for NVFP4.
+void tensor_amax_bf16(const __nv_bfloat16* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream);
+void nvfp4_quantize_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed,
+                         uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
+void int8_quantize_rows_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream);
 
 // ---- GEMMs (cuda/gemm_exact.cu, cuda/gemm_cublaslt.cu); Y[M,N] = A[M,K] W[N,K]^T, fp32 out, bias optional ----
 // Exact kernels: bit-identical to emulation/gemm/qgemm.hpp's definitions. Global decode scales are host values.
@@ -53,6 +60,11 @@ void nvfp4_dequantize_bf16(const uint8_t* packed, const uint8_t* scales, int64_t
 void gemm_w4a4_fast(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
                     float w_global_decode, float* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K,
                     cudaStream_t stream);
+// FAST W4A8 (cuda/gemm_fast.cu), not bit-exact: int8 A (one scale per row, sa[M]) converted exactly to bf16 into
+// a_bf16_workspace (M*K), W dequantized exactly to bf16 into w_bf16_workspace (N*K; w_packed = nullptr reuses it),
+// cuBLASLt bf16 -> fp32, then y = (y * sa[m]) * gw (+ bias[n], may be null) in place. Error bound: tests/gpu.
+void gemm_w4a8_fast(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
+                    float* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 // Y[M,N] fp32 = alpha * A[M,K] W[N,K]^T with bf16 operands, fp32 accumulate (cuBLASLt).
 void gemm_bf16_f32out_cublaslt(const void* a_bf16, const void* w_bf16, float* y, float alpha, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 

@@ -1,7 +1,9 @@
-// sixbit/cuda/gemm_exact_kernels.cuh: GEMM kernels whose every output is the bit-exact definition of
-// emulation/gemm/qgemm.hpp, through the same SIXBIT_HD helpers (emulation/gemm/qgemm_scalar.hpp). One thread per
-// output, a 16x16 thread tile per block: correct first; the block loop order (increasing k) is the contract.
-// Build and test: scripts/device.sh.
+// sixbit/cuda/gemm_exact_kernels.cuh: the naive exact GEMM kernels, one thread per output, a 16x16 thread tile per
+// block, every output the bit-exact definition of emulation/gemm/qgemm.hpp through the same SIXBIT_HD helpers
+// (emulation/gemm/qgemm_scalar.hpp). The fast exact path is cuda/gemm_exact_tiled.cuh; these stay as the fallback
+// for operand pointers the tiled vector loads cannot use (not 8/16-byte aligned), which tests/gpu/gpu_gemm_tiled.cpp
+// also uses as a second on-device oracle; w8a8_epilogue_kernel serves the cuBLASLt W8A8 path.
+// Build: cmake --build build --target gpu_emulator_test; run on the GPU machine: scripts/device.sh.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +12,7 @@
 
 namespace sixbit::cuda::kernels {
 
-__global__ void gemm_w8a8_exact_kernel(const int8_t* __restrict__ a, const float* __restrict__ sa, const int8_t* __restrict__ w,
+__global__ void gemm_w8a8_exact_naive_kernel(const int8_t* __restrict__ a, const float* __restrict__ sa, const int8_t* __restrict__ w,
                                        const float* __restrict__ sw, const float* __restrict__ bias, float* __restrict__ y, int64_t M, int64_t N,
                                        int64_t K) {
   const int64_t n = blockIdx.x * int64_t{blockDim.x} + threadIdx.x, m = blockIdx.y * int64_t{blockDim.y} + threadIdx.y;
@@ -47,7 +49,7 @@ __global__ void w8a8_epilogue_kernel(const int32_t* __restrict__ acc, const floa
   }
 }
 
-__global__ void gemm_w4a4_exact_kernel(const uint8_t* __restrict__ ap, const uint8_t* __restrict__ as, const uint8_t* __restrict__ wp,
+__global__ void gemm_w4a4_exact_naive_kernel(const uint8_t* __restrict__ ap, const uint8_t* __restrict__ as, const uint8_t* __restrict__ wp,
                                        const uint8_t* __restrict__ ws, float alpha, const float* __restrict__ bias, float* __restrict__ y, int64_t M,
                                        int64_t N, int64_t K) {
   const int64_t n = blockIdx.x * int64_t{blockDim.x} + threadIdx.x, m = blockIdx.y * int64_t{blockDim.y} + threadIdx.y;
@@ -63,7 +65,7 @@ __global__ void gemm_w4a4_exact_kernel(const uint8_t* __restrict__ ap, const uin
   y[m * N + n] = v;
 }
 
-__global__ void gemm_w4a8_exact_kernel(const int8_t* __restrict__ a, const float* __restrict__ sa, const uint8_t* __restrict__ wp,
+__global__ void gemm_w4a8_exact_naive_kernel(const int8_t* __restrict__ a, const float* __restrict__ sa, const uint8_t* __restrict__ wp,
                                        const uint8_t* __restrict__ ws, float alpha, const float* __restrict__ bias, float* __restrict__ y, int64_t M,
                                        int64_t N, int64_t K) {
   const int64_t n = blockIdx.x * int64_t{blockDim.x} + threadIdx.x, m = blockIdx.y * int64_t{blockDim.y} + threadIdx.y;

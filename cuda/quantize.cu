@@ -1,4 +1,5 @@
-// Launchers for cuda/quantize_kernels.cuh. Build: part of sixbit_cuda; test: tests/gpu (scripts/device.sh).
+// Launchers for cuda/quantize_kernels.cuh (fp32 and bf16 inputs). Build: part of sixbit_cuda
+// (`cmake --build build --target sixbit_cuda`); test: tests/gpu (`ctest --test-dir build -L gpu`, scripts/device.sh).
 #include <algorithm>
 #include "common/check.hpp"
 #include "cuda/backend.hpp"
@@ -18,37 +19,111 @@ bool device_available(std::string* why) {
   return true;
 }
 
-void tensor_amax(const float* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream) {
+namespace {
+int sm_count() {
+  int dev = 0, sms = 0;
+  SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  SIXBIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  return sms;
+}
+
+template <typename T>
+void tensor_amax_impl(const T* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream) {
   SIXBIT_CUDA_CHECK(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream));
   if (nan_count_dev) SIXBIT_CUDA_CHECK(cudaMemsetAsync(nan_count_dev, 0, sizeof(unsigned int), stream));
   if (n == 0) return;
   const int threads = 256;
-  const int64_t blocks = std::min<int64_t>((n + threads - 1) / threads, 132 * 16);
-  kernels::tensor_amax_kernel<<<static_cast<unsigned>(blocks), threads, 0, stream>>>(x, n, reinterpret_cast<unsigned int*>(amax_dev), nan_count_dev);
+  const bool vec = reinterpret_cast<uintptr_t>(x) % (4 * sizeof(T)) == 0;
+  // Enough blocks to fill every SM (8 resident 256-thread blocks each), no more: each thread then loops.
+  const int64_t blocks = std::min<int64_t>((n / 4 + threads - 1) / threads + 1, int64_t{sm_count()} * 8);
+  kernels::tensor_amax_kernel<T><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(x, n, vec, reinterpret_cast<unsigned int*>(amax_dev),
+                                                                                     nan_count_dev);
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-void nvfp4_quantize(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
-                    quant::ScaleLayout layout, cudaStream_t stream) {
+template <typename T, quant::Nvfp4Recipe R>
+void nvfp4_launch(const T* x, int64_t n4, int64_t blocks_per_row, const float* amax_dev, uint8_t* packed, uint8_t* scales, bool blocked,
+                  cudaStream_t stream) {
+  // 4 float4 loads (fp32) or 8 8-byte loads (bf16) per thread: 64 B in flight per thread either way.
+  constexpr int U = sizeof(T) == 4 ? 4 : 8;
+  const int64_t grid = (n4 + 256 * U - 1) / (256 * U);
+  kernels::nvfp4_quantize_kernel<T, R, U><<<static_cast<unsigned>(grid), 256, 0, stream>>>(x, n4, blocks_per_row, amax_dev,
+                                                                                            reinterpret_cast<uint16_t*>(packed), scales, blocked);
+  SIXBIT_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
+                         quant::ScaleLayout layout, cudaStream_t stream) {
   SIXBIT_CHECK(cols % 16 == 0, "NVFP4: last dimension ", cols, " is not a multiple of 16");
-  SIXBIT_CHECK(reinterpret_cast<uintptr_t>(x) % 16 == 0, "NVFP4: input must be 16-byte aligned");
+  SIXBIT_CHECK(reinterpret_cast<uintptr_t>(x) % (4 * sizeof(T)) == 0, "NVFP4: input must be ", 4 * sizeof(T), "-byte aligned");
+  SIXBIT_CHECK(reinterpret_cast<uintptr_t>(packed) % 2 == 0, "NVFP4: packed output must be 2-byte aligned");
   const bool blocked = layout == quant::ScaleLayout::kBlocked128x4;
   if (blocked) {
     const int64_t padded = (rows + 127) / 128 * 128 * ((cols / 16 + 3) / 4 * 4);
     SIXBIT_CUDA_CHECK(cudaMemsetAsync(scales, 0, static_cast<size_t>(padded), stream));
   }
-  const int64_t blocks = rows * (cols / 16);
-  if (blocks == 0) return;
-  const int threads = 256;
-  kernels::nvfp4_quantize_kernel<<<static_cast<unsigned>((blocks + threads - 1) / threads), threads, 0, stream>>>(x, rows, cols, recipe, amax_dev,
-                                                                                                                     packed, scales, blocked);
+  const int64_t n4 = rows * cols / 4;
+  if (n4 == 0) return;
+  const int64_t bpr = cols / 16;
+  switch (recipe) {  // the recipe is a template argument: no per-element switch in the kernel
+    case quant::Nvfp4Recipe::kTe: return nvfp4_launch<T, quant::Nvfp4Recipe::kTe>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
+    case quant::Nvfp4Recipe::kCutlass: return nvfp4_launch<T, quant::Nvfp4Recipe::kCutlass>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
+    case quant::Nvfp4Recipe::kModelopt: return nvfp4_launch<T, quant::Nvfp4Recipe::kModelopt>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
+    case quant::Nvfp4Recipe::kTorchao: return nvfp4_launch<T, quant::Nvfp4Recipe::kTorchao>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
+  }
+  SIXBIT_CHECK(false, "NVFP4: unknown recipe ", static_cast<int>(recipe));
+}
+
+template <typename T, int V>
+void int8_regs_launch(const T* x, int64_t rows, int64_t cols, int threads, int8_t* codes, float* scales, cudaStream_t stream) {
+  kernels::int8_quantize_rows_regs_kernel<T, V><<<static_cast<unsigned>(rows), threads, 0, stream>>>(x, cols, codes, scales);
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {
+// The register kernel holds up to 16 float4 x 512 threads = 32768 values per row; the smallest V >= 2 whose thread
+// count (cols/4 / V, rounded up to a warp) fits 512 is taken. V >= 2 keeps >= 32 B of loads in flight per thread,
+// so even at full occupancy (2048 threads, ~26 registers) an SM has ~64 KB outstanding, above the ~25-45 KB that
+// HBM3 latency times per-SM bandwidth needs. Wider or unaligned rows take the two-read kernel.
+template <typename T>
+void int8_quantize_rows_impl(const T* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {
+  SIXBIT_CHECK(rows <= 0x7FFFFFFF, "INT8: ", rows, " rows exceed the grid limit");
   if (rows == 0) return;
-  kernels::int8_quantize_rows_kernel<<<static_cast<unsigned>(rows), 256, 0, stream>>>(x, cols, codes, scales);
+  const bool vec = cols % 4 == 0 && reinterpret_cast<uintptr_t>(x) % (4 * sizeof(T)) == 0 && reinterpret_cast<uintptr_t>(codes) % 4 == 0;
+  if (vec && cols > 0) {
+    const int64_t n4 = cols / 4;
+    auto threads_for = [&](int64_t v) { return (((n4 + v - 1) / v + 31) / 32) * 32; };
+    if (threads_for(2) <= 512) return int8_regs_launch<T, 2>(x, rows, cols, static_cast<int>(threads_for(2)), codes, scales, stream);
+    if (threads_for(4) <= 512) return int8_regs_launch<T, 4>(x, rows, cols, static_cast<int>(threads_for(4)), codes, scales, stream);
+    if (threads_for(8) <= 512) return int8_regs_launch<T, 8>(x, rows, cols, static_cast<int>(threads_for(8)), codes, scales, stream);
+    if (threads_for(16) <= 512) return int8_regs_launch<T, 16>(x, rows, cols, static_cast<int>(threads_for(16)), codes, scales, stream);
+  }
+  kernels::int8_quantize_rows_kernel<T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(x, cols, vec, codes, scales);
   SIXBIT_CUDA_CHECK_LAUNCH();
+}
+}  // namespace
+
+void tensor_amax(const float* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream) {
+  tensor_amax_impl(x, n, amax_dev, nan_count_dev, stream);
+}
+void tensor_amax_bf16(const __nv_bfloat16* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream) {
+  tensor_amax_impl(x, n, amax_dev, nan_count_dev, stream);
+}
+
+void nvfp4_quantize(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
+                    quant::ScaleLayout layout, cudaStream_t stream) {
+  nvfp4_quantize_impl(x, rows, cols, recipe, amax_dev, packed, scales, layout, stream);
+}
+void nvfp4_quantize_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed,
+                         uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
+  nvfp4_quantize_impl(x, rows, cols, recipe, amax_dev, packed, scales, layout, stream);
+}
+
+void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {
+  int8_quantize_rows_impl(x, rows, cols, codes, scales, stream);
+}
+void int8_quantize_rows_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {
+  int8_quantize_rows_impl(x, rows, cols, codes, scales, stream);
 }
 
 }  // namespace sixbit::cuda

@@ -1,7 +1,11 @@
-// sixbit/cuda/quantize_kernels.cuh: quantization kernels on raw pointers. The per-block arithmetic is the
-// emulator's own (emulation/quant/nvfp4_block.hpp, emulation/formats/int8.hpp), so bits match by construction.
-// Build and test: scripts/device.sh (GPU machine) or `cmake --build build --target gpu_emulator_test`.
+// sixbit/cuda/quantize_kernels.cuh: quantization kernels on raw pointers, fp32 or bf16 input. The per-block
+// arithmetic is the emulator's own (emulation/quant/nvfp4_block.hpp: nvfp4_block_scale, nvfp4_encode_element;
+// emulation/formats/int8.hpp), so bits match by construction; bf16 is widened to fp32 exactly (a 16-bit shift).
+// Build: `cmake --build build --target sixbit_cuda gpu_emulator_test`; run: `ctest --test-dir build -L gpu`
+// (tests/gpu/gpu_emulator.cpp, gpu_quantize_more.cpp) on the GPU machine via scripts/device.sh.
 #pragma once
+
+#include <cuda_bf16.h>
 
 #include <cstdint>
 
@@ -10,88 +14,194 @@
 
 namespace sixbit::cuda::kernels {
 
-// Non-negative floats order like their bit patterns, so an unsigned atomicMax on the bits is an exact max.
-__global__ void tensor_amax_kernel(const float* __restrict__ x, int64_t n, unsigned int* amax_bits, unsigned int* nan_count) {
-  float m = 0.0f;
-  unsigned int nans = 0;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
-    const float a = fabsf(x[i]);
-    if (a != a) ++nans;
-    else m = fmaxf(m, a);
-  }
-  for (int off = 16; off > 0; off >>= 1) {
-    m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
-    nans += __shfl_xor_sync(0xFFFFFFFFu, nans, off);
-  }
-  if ((threadIdx.x & 31) == 0) {
-    atomicMax(amax_bits, __float_as_uint(m));
-    if (nan_count && nans) atomicAdd(nan_count, nans);
-  }
+// ---- loads: 4 consecutive elements (one float4, or 8 bytes of bf16) or one element, widened exactly --------
+// raw4 loads 4 elements as stored (float4, or uint2 of bf16 bits: half the registers while a load is in flight);
+// widen4 turns them into 4 floats.
+__device__ __forceinline__ float bf16_bits_to_f32(uint32_t h) { return __uint_as_float(h << 16); }
+__device__ __forceinline__ float4 raw4(const float* __restrict__ x, int64_t q) { return reinterpret_cast<const float4*>(x)[q]; }
+__device__ __forceinline__ uint2 raw4(const __nv_bfloat16* __restrict__ x, int64_t q) { return reinterpret_cast<const uint2*>(x)[q]; }
+__device__ __forceinline__ float4 widen4(float4 v) { return v; }
+__device__ __forceinline__ float4 widen4(uint2 w) {  // little endian: element 4q is the low half of w.x
+  return make_float4(bf16_bits_to_f32(w.x & 0xFFFFu), bf16_bits_to_f32(w.x >> 16), bf16_bits_to_f32(w.y & 0xFFFFu), bf16_bits_to_f32(w.y >> 16));
+}
+template <typename T>
+__device__ __forceinline__ float4 load4(const T* __restrict__ x, int64_t q) { return widen4(raw4(x, q)); }
+template <typename T>
+using Raw4 = decltype(raw4(static_cast<const T*>(nullptr), 0));
+__device__ __forceinline__ float load1(const float* __restrict__ x, int64_t i) { return x[i]; }
+__device__ __forceinline__ float load1(const __nv_bfloat16* __restrict__ x, int64_t i) {
+  return bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(x)[i]);
 }
 
-// One thread per 16-element block: 4 float4 loads, the recipe's block function, one 8-byte store of codes.
-__global__ void nvfp4_quantize_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe,
-                                      const float* __restrict__ amax, uint8_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
-  const int64_t blocks_per_row = cols / 16;
-  const int64_t blk = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
-  if (blk >= rows * blocks_per_row) return;
-  const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(recipe, *amax);
-  float v[16];
-  const float4* src = reinterpret_cast<const float4*>(x + blk * 16);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float4 q = src[i];
-    v[4 * i] = q.x, v[4 * i + 1] = q.y, v[4 * i + 2] = q.z, v[4 * i + 3] = q.w;
-  }
-  uint8_t out[8];
-  uint8_t scale;
-  quant::nvfp4_quantize_block(recipe, v, g, out, &scale);
-  uint2 word;
-  word.x = out[0] | (out[1] << 8) | (out[2] << 16) | (uint32_t{out[3]} << 24);
-  word.y = out[4] | (out[5] << 8) | (out[6] << 16) | (uint32_t{out[7]} << 24);
-  reinterpret_cast<uint2*>(packed)[blk] = word;
-  const int64_t r = blk / blocks_per_row, c = blk % blocks_per_row;
-  scales[blocked ? quant::nvfp4_blocked_offset(r, c, blocks_per_row) : blk] = scale;
-}
-
-// One 256-thread block per row: amax by reduction (a max: order-independent), then the shared codec. Rows
-// whose length is a multiple of 4 (every DiT width) take float4 loads and 4-byte code stores; the second read of
-// the row mostly hits L2 (a 8960-wide row is 35 KB).
-__global__ void int8_quantize_rows_kernel(const float* __restrict__ x, int64_t cols, int8_t* __restrict__ codes, float* __restrict__ scales) {
-  __shared__ float warp_max[32];
-  const float* row = x + blockIdx.x * cols;
-  int8_t* out = codes + blockIdx.x * cols;
-  const bool vec = cols % 4 == 0;
-  float m = 0.0f;
-  if (vec) {
-    for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
-      const float4 q = reinterpret_cast<const float4*>(row)[c];
-      m = fmaxf(fmaxf(m, fmaxf(fabsf(q.x), fabsf(q.y))), fmaxf(fabsf(q.z), fabsf(q.w)));
-    }
-  } else {
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, fabsf(row[c]));
-  }
+// Max over the thread block (every thread must call it; blockDim.x % 32 == 0). A max is order-independent for
+// non-NaN values, so any reduction tree gives the CPU's result.
+__device__ __forceinline__ float block_max(float m, float* warp_max /* __shared__ [32] */) {
   for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
   if ((threadIdx.x & 31) == 0) warp_max[threadIdx.x >> 5] = m;
   __syncthreads();
   if (threadIdx.x < 32) {
-    m = threadIdx.x < (blockDim.x + 31) / 32 ? warp_max[threadIdx.x] : 0.0f;
+    m = threadIdx.x < blockDim.x / 32 ? warp_max[threadIdx.x] : 0.0f;
     for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, off));
     if (threadIdx.x == 0) warp_max[0] = m;
   }
   __syncthreads();
-  const fmt::Int8Scale s = fmt::int8_scale_from_amax(warp_max[0]);
+  return warp_max[0];
+}
+
+// __maxnreg__ rather than __launch_bounds__(256) on the two grid-wide kernels below: with the latter, ptxas for
+// sm_100a/sm_120a picked 32/64 registers and spilled 4-12 bytes; a ceiling lets it take the 40-56 it needs.
+// Non-negative floats order like their bit patterns, so an unsigned atomicMax on the bits is an exact max.
+// Grid-stride with 4 independent vector loads in flight per thread (the scalar tail covers n % 4 and an
+// unaligned x); one atomic per thread block.
+template <typename T>
+__global__ void __maxnreg__(64) tensor_amax_kernel(const T* __restrict__ x, int64_t n, bool vec, unsigned int* amax_bits, unsigned int* nan_count) {
+  __shared__ float warp_max[32];
+  __shared__ unsigned int warp_nans[32];
+  float m = 0.0f;
+  unsigned int nans = 0;
+  auto take = [&](float v) {
+    const float a = fabsf(v);
+    if (a != a) ++nans;
+    else m = fmaxf(m, a);
+  };
+  auto take4 = [&](float4 q) { take(q.x), take(q.y), take(q.z), take(q.w); };
+  const int64_t stride = int64_t{gridDim.x} * blockDim.x, tid = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  const int64_t n4 = vec ? n / 4 : 0;
+  int64_t i = tid;
+  for (; i + 3 * stride < n4; i += 4 * stride) {
+    const float4 a = load4(x, i), b = load4(x, i + stride), c = load4(x, i + 2 * stride), d = load4(x, i + 3 * stride);
+    take4(a), take4(b), take4(c), take4(d);
+  }
+  for (; i < n4; i += stride) take4(load4(x, i));
+  for (int64_t j = n4 * 4 + tid; j < n; j += stride) take(load1(x, j));
+  for (int off = 16; off > 0; off >>= 1) nans += __shfl_xor_sync(0xFFFFFFFFu, nans, off);
+  if ((threadIdx.x & 31) == 0) warp_nans[threadIdx.x >> 5] = nans;
+  m = block_max(m, warp_max);  // its __syncthreads also publishes warp_nans
+  if (threadIdx.x == 0) {
+    atomicMax(amax_bits, __float_as_uint(m));
+    unsigned int total = 0;
+    for (unsigned w = 0; w < blockDim.x / 32; ++w) total += warp_nans[w];
+    if (nan_count && total) atomicAdd(nan_count, total);
+  }
+}
+
+// NVFP4, coalesced: lane i of the grid holds elements [4i, 4i+4) (one float4 / 8 bytes of bf16), so 4
+// consecutive lanes hold one 16-element block and a warp's load is one contiguous 512 B (256 B bf16). U float4s
+// per thread (j = 0..U-1, 256 apart), loaded before any use, keep U independent loads in flight; so a group of 4
+// lanes holds U blocks, one per j. Block amax via 2 xor-shuffles inside the group. The block scale (a UE4M3
+// encode and a division: the expensive part) is computed ONCE per block: for j = 4jj + k, lane k of the group
+// computes it and the other three read it with a shuffle. (Computing it in all 4 lanes, as a first version did,
+// quadrupled the per-element arithmetic; measured on the H200 at 0.46x copy.) Each lane then encodes its 4
+// values with nvfp4_encode_element and stores 2 packed bytes (a warp writes 64 contiguous bytes); the lane that
+// computed a scale stores it. n4 = rows*cols/4 (cols % 16 == 0: a block never crosses a row, so the tensor is one
+// flat array). The arithmetic is nvfp4_block_scale / nvfp4_encode_element, the CPU quantizer's own.
+template <typename T, quant::Nvfp4Recipe R, int U>
+__global__ void __maxnreg__(96) nvfp4_quantize_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, const float* __restrict__ amax,
+                                                      uint16_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
+  static_assert(U % 4 == 0, "a group of 4 lanes computes 4 block scales at a time");
+  const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(R, *amax);
+  const int64_t base = blockIdx.x * int64_t{256 * U} + threadIdx.x;
+  const int k = static_cast<int>(threadIdx.x & 3), group = static_cast<int>(threadIdx.x & 31) & ~3;
+  Raw4<T> raw[U];
+#pragma unroll
+  for (int j = 0; j < U; ++j) {
+    const int64_t q = base + j * 256;
+    raw[j] = q < n4 ? raw4(x, q) : Raw4<T>{};  // zeros; n4 % 4 == 0: a group of 4 lanes is all in or all out
+  }
+#pragma unroll
+  for (int jj = 0; jj < U / 4; ++jj) {
+    float4 v[4];
+    float bamax[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      v[i] = widen4(raw[4 * jj + i]);
+      float m = quant::nvfp4_fmaxabs(quant::nvfp4_fmaxabs(quant::nvfp4_fmaxabs(quant::nvfp4_fmaxabs(0.0f, v[i].x), v[i].y), v[i].z), v[i].w);
+      m = quant::nvfp4_fmaxabs(m, __shfl_xor_sync(0xFFFFFFFFu, m, 1));  // q % 4 == lane % 4: partners 1, 2 share the block
+      bamax[i] = quant::nvfp4_fmaxabs(m, __shfl_xor_sync(0xFFFFFFFFu, m, 2));
+    }
+    // This lane's block: j = 4 jj + k (a select chain, not a dynamically indexed array: stays in registers).
+    const float mine = k == 0 ? bamax[0] : k == 1 ? bamax[1] : k == 2 ? bamax[2] : bamax[3];
+    const quant::Nvfp4BlockScale bs = quant::nvfp4_block_scale(R, mine, g);
+    const int64_t qk = base + (4 * jj + k) * 256 - k;  // the first float4 of that block
+    if (qk < n4) {
+      const int64_t blk = qk >> 2;
+      scales[blocked ? quant::nvfp4_blocked_offset(blk / blocks_per_row, blk % blocks_per_row, blocks_per_row) : blk] = bs.code;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float factor = __shfl_sync(0xFFFFFFFFu, bs.factor, group + i);
+      const uint32_t lo = fmt::e2m1_pack(quant::nvfp4_encode_element(R, v[i].x, factor), quant::nvfp4_encode_element(R, v[i].y, factor));
+      const uint32_t hi = fmt::e2m1_pack(quant::nvfp4_encode_element(R, v[i].z, factor), quant::nvfp4_encode_element(R, v[i].w, factor));
+      const int64_t q = base + (4 * jj + i) * 256;
+      if (q < n4) packed[q] = static_cast<uint16_t>(lo | (hi << 8));
+    }
+  }
+}
+
+// INT8 per row, row held in registers: one block of blockDim.x (a multiple of 32, <= 512) threads per row, thread
+// t holds float4s t, t + blockDim.x, ... (V of them, cols/4 <= V * blockDim.x), so the row is read from DRAM once:
+// amax by a block reduction (a max: order-independent), then the shared codec on the registers, 4-byte stores.
+// Needs cols % 4 == 0 and a 16-byte (fp32) / 8-byte (bf16) aligned x.
+template <typename T, int V>
+__global__ void __launch_bounds__(512) int8_quantize_rows_regs_kernel(const T* __restrict__ x, int64_t cols, int8_t* __restrict__ codes,
+                                                                      float* __restrict__ scales) {
+  __shared__ float warp_max[32];
+  const int64_t n4 = cols / 4;
+  const T* row = x + blockIdx.x * cols;
+  float4 v[V];
+  float m = 0.0f;
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const int64_t c = threadIdx.x + int64_t{j} * blockDim.x;
+    v[j] = c < n4 ? load4(row, c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    m = fmaxf(fmaxf(m, fmaxf(fabsf(v[j].x), fabsf(v[j].y))), fmaxf(fabsf(v[j].z), fabsf(v[j].w)));
+  }
+  m = block_max(m, warp_max);
+  const fmt::Int8Scale s = fmt::int8_scale_from_amax(m);
+  if (threadIdx.x == 0) scales[blockIdx.x] = s.scale;
+  char4* out = reinterpret_cast<char4*>(codes + blockIdx.x * cols);
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const int64_t c = threadIdx.x + int64_t{j} * blockDim.x;
+    if (c < n4) {
+      char4 o;
+      o.x = fmt::int8_encode(v[j].x, s.inv_scale), o.y = fmt::int8_encode(v[j].y, s.inv_scale);
+      o.z = fmt::int8_encode(v[j].z, s.inv_scale), o.w = fmt::int8_encode(v[j].w, s.inv_scale);
+      out[c] = o;
+    }
+  }
+}
+
+// INT8 per row, fallback for rows wider than the register kernel holds or not vector-loadable: one 256-thread
+// block per row reads the row twice (amax, then encode; the second read mostly hits L2).
+template <typename T>
+__global__ void __launch_bounds__(256) int8_quantize_rows_kernel(const T* __restrict__ x, int64_t cols, bool vec, int8_t* __restrict__ codes,
+                                                                 float* __restrict__ scales) {
+  __shared__ float warp_max[32];
+  const T* row = x + blockIdx.x * cols;
+  int8_t* out = codes + blockIdx.x * cols;
+  float m = 0.0f;
+  if (vec) {
+    for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
+      const float4 q = load4(row, c);
+      m = fmaxf(fmaxf(m, fmaxf(fabsf(q.x), fabsf(q.y))), fmaxf(fabsf(q.z), fabsf(q.w)));
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, fabsf(load1(row, c)));
+  }
+  m = block_max(m, warp_max);
+  const fmt::Int8Scale s = fmt::int8_scale_from_amax(m);
   if (threadIdx.x == 0) scales[blockIdx.x] = s.scale;
   if (vec) {
     for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
-      const float4 q = reinterpret_cast<const float4*>(row)[c];
+      const float4 q = load4(row, c);
       char4 o;
       o.x = fmt::int8_encode(q.x, s.inv_scale), o.y = fmt::int8_encode(q.y, s.inv_scale);
       o.z = fmt::int8_encode(q.z, s.inv_scale), o.w = fmt::int8_encode(q.w, s.inv_scale);
       reinterpret_cast<char4*>(out)[c] = o;
     }
   } else {
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = fmt::int8_encode(row[c], s.inv_scale);
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = fmt::int8_encode(load1(row, c), s.inv_scale);
   }
 }
 

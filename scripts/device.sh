@@ -6,6 +6,8 @@
 #   tests     gpu_emulator_test and gpu_dit_test (label gpu), full gtest output
 #   sanitize  compute-sanitizer memcheck on gpu_dit_test, racecheck on its shared-memory kernels
 #   qbench    cuda_bench (quantize / GEMM kernels against copy and cuBLASLt bf16)
+#   profile   ncu (speed of light, occupancy, warp stall reasons) on one launch each of the NVFP4 quantize, INT8
+#             per-row and tiled exact W4A4 kernels inside cuda_bench: the evidence for docs/perf-h100.md's bounds
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
 #   bench     build*/cuda/dit_e2e_bench on wan2.1-1.3b (480p, 81 frames) with the peer's JSON, attention bench
 #   bench14   the same for wan2.1-14b (bf16 and dynamic 6-bit; peer too): memory and time per step
@@ -103,6 +105,13 @@ if has sanitize; then
   step "compute-sanitizer"
   timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='-GlibcMath.*:*TinyAndSmall*:CudaDitMemory.*' >"$OUT/sanitizer.log" 2>&1
   note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
+  # the quantize and GEMM kernels (tiled exact GEMMs, coalesced quantizers) on the shapes that stay quick under memcheck
+  timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_EMU" \
+    --gtest_filter='GpuQuantize*:GpuGemm.*:GpuGemmFast.*:*K16*:*K48*:*K64*:*K80*' >"$OUT/sanitizer-emu.log" 2>&1
+  note "memcheck gpu_emulator_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
+  timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_EMU" \
+    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*' >>"$OUT/sanitizer-emu.log" 2>&1
+  note "racecheck gpu_emulator_test (tiled GEMM staging, row reductions): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.Own*:FastFixture.Fused*:FastFixture.SubAndDiffNorms:FastFixture.Gated*' >>"$OUT/sanitizer.log" 2>&1
   note "racecheck gpu_dit_test (own flash, row programs, reductions; cuDNN's kernels excluded): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
 fi
@@ -131,6 +140,17 @@ if has qbench; then
   step "cuda_bench"
   timeout 300 "$BIN_QB" >>"$LOG" 2>&1
   note "cuda_bench: rc=$?"
+fi
+
+if has profile; then
+  step "ncu"
+  # launch-skip 1: the first quantize launch of cuda_bench is the weight (1536 x 1536), the second the M = 32760 input
+  for k in nvfp4_quantize_kernel:1 int8_quantize_rows_regs_kernel:1 gemm_exact_tiled_kernel:0; do
+    timeout ${T_PROFILE:-150} ncu --kernel-name "regex:${k%:*}" --launch-skip "${k#*:}" --launch-count 1 --section SpeedOfLight --section Occupancy \
+      --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section LaunchStats \
+      "$BIN_QB" >>"$OUT/ncu.txt" 2>&1
+    note "ncu ${k%:*}: rc=$?"
+  done
 fi
 
 if has peer; then

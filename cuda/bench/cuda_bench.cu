@@ -1,6 +1,8 @@
 // GPU benchmark of the CUDA path against peers measured in the same run: a device-to-device copy (bandwidth
 // ceiling, bytes read + written) and cuBLASLt bf16 GEMM (compute baseline), on the Wan2.1-1.3B shapes at 480p
-// (M = 32760 tokens). Median of timed repetitions with CUDA events after warm-up.
+// (M = 32760 tokens). Median of timed repetitions with CUDA events after warm-up. Rows: the quantizers from fp32
+// and from bf16 input (vs copy), the bf16 GEMM with bf16 and with fp32 output, W8A8, the fast W4A4/W4A8 paths and
+// the exact kernels (vs bf16).
 // Run: build/cuda/cuda_bench [M]   (scripts/device.sh runs it and keeps the table)
 #include <cuda_bf16.h>
 
@@ -120,24 +122,49 @@ int main(int argc, char** argv) {
                   qbytes_nv / (nvq_ms * 1e6), qbytes_nv / (nvq_ms * 1e6) / copy_gbs);
       std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (target >= 0.85x copy)\n", "int8 per-row quantize A", i8_ms, qbytes_i8 / (i8_ms * 1e6),
                   qbytes_i8 / (i8_ms * 1e6) / copy_gbs);
+      // The same quantizers from bf16 input (xb): 2 B read per element instead of 4, same bytes written.
+      const __nv_bfloat16* xbh = xb;
+      const double qbytes_nv_bf = 2.0 * M * K + M * K / 2.0 + M * K / 16.0, qbytes_i8_bf = 2.0 * M * K + 1.0 * M * K + 4.0 * M;
+      const float nvb_ms = median_ms([&] {
+        cuda::tensor_amax_bf16(xbh, M * K, amax, nullptr, nullptr);
+        cuda::nvfp4_quantize_bf16(xbh, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
+      });
+      const float nvbq_ms = median_ms([&] {
+        cuda::nvfp4_quantize_bf16(xbh, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
+      });
+      const float i8b_ms = median_ms([&] { cuda::int8_quantize_rows_bf16(xbh, M, K, x8, sx, nullptr); });
+      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in: 2 B read per element)\n", "nvfp4 te quantize A bf16 (amax + quantize)", nvb_ms,
+                  qbytes_nv_bf / (nvb_ms * 1e6), qbytes_nv_bf / (nvb_ms * 1e6) / copy_gbs);
+      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in, amax known)\n", "nvfp4 te quantize A bf16 (quantize only)", nvbq_ms,
+                  qbytes_nv_bf / (nvbq_ms * 1e6), qbytes_nv_bf / (nvbq_ms * 1e6) / copy_gbs);
+      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in)\n", "int8 per-row quantize A bf16", i8b_ms, qbytes_i8_bf / (i8b_ms * 1e6),
+                  qbytes_i8_bf / (i8b_ms * 1e6) / copy_gbs);
+      cuda::int8_quantize_rows(x, M, K, x8, sx, nullptr);  // the GEMMs below take the fp32 input's codes
 
       const double flops = 2.0 * M * N * K;
       const float bf_ms = median_ms([&] { cuda::gemm_bf16_cublaslt(xb, wb, yb, M, N, K, nullptr); });
+      const float bf32_ms = median_ms([&] { cuda::gemm_bf16_f32out_cublaslt(xb, wb, y, 1.0f, M, N, K, nullptr); });
       const float w8_ms = median_ms([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
       const float i32_ms = median_ms([&] { cuda::gemm_i8_int32_cublaslt(x8, w8, acc, M, N, K, nullptr); });
       const float ep_ms = median_ms([&] { cuda::w8a8_epilogue(acc, sx, sw, nullptr, y, M, N, nullptr); });
       // Fast W4A4: weights dequantized once (constant), A dequantized per call into xb, then bf16 GEMM, fp32 out.
       cuda::nvfp4_dequantize_bf16(wp, ws, N, K, wb, nullptr);
       const float fast_ms = median_ms([&] { cuda::gemm_w4a4_fast(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, xb, wb, M, N, K, nullptr); });
+      // Fast W4A8: the same dequantized W, int8 A converted to bf16 per call into xb, bf16 GEMM, per-row epilogue.
+      const float fast48_ms = median_ms([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
       const float w4_ms = median_ms([&] { cuda::gemm_w4a4_exact(xp, xs, 1.0f, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
       const float w48_ms = median_ms([&] { cuda::gemm_w4a8_exact(x8, sx, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
       std::printf("%-44s %10.3f %8.0f TFLOP/s %9s\n", "cuBLASLt bf16 GEMM (baseline)", bf_ms, flops / (bf_ms * 1e9), "1.00x");
+      std::printf("%-44s %10.3f %8.0f TFLOP/s %9.2fx  (fp32 out, alpha 1: the fast paths' GEMM)\n", "  cuBLASLt bf16 GEMM, fp32 out, alone", bf32_ms,
+                  flops / (bf32_ms * 1e9), bf_ms / bf32_ms);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 1.8x bf16)\n", "W8A8 cuBLASLt int8 + exact epilogue", w8_ms, flops / (w8_ms * 1e9), bf_ms / w8_ms);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (int32 out, no epilogue)\n", "  of which cuBLASLt int8 GEMM", i32_ms, flops / (i32_ms * 1e9), bf_ms / i32_ms);
       std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (vs copy bandwidth)\n", "  of which epilogue (int32 in, fp32 out)", ep_ms, 8.0 * M * N / (ep_ms * 1e6),
                   8.0 * M * N / (ep_ms * 1e6) / copy_gbs);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 0.95x bf16)\n", "W4A4 fast (dequant A + bf16 GEMM, fp32 out)", fast_ms,
                   flops / (fast_ms * 1e9), bf_ms / fast_ms);
+      std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 0.95x bf16)\n", "W4A8 fast (A to bf16 + bf16 GEMM + row scale)", fast48_ms,
+                  flops / (fast48_ms * 1e9), bf_ms / fast48_ms);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A4 exact kernel", w4_ms, flops / (w4_ms * 1e9), bf_ms / w4_ms);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A8 exact kernel", w48_ms, flops / (w48_ms * 1e9), bf_ms / w48_ms);
       for (void* p : std::initializer_list<void*>{x, w, y, amax, xp, xs, wp, ws, x8, w8, sx, sw, acc, xb, wb, yb}) SIXBIT_CUDA_CHECK(cudaFree(p));

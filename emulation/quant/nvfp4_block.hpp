@@ -65,55 +65,72 @@ SIXBIT_HD Nvfp4GlobalScales nvfp4_global_scales(Nvfp4Recipe recipe, float amax) 
 
 SIXBIT_HD float nvfp4_clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// Quantize one block of 16 values: writes 8 packed bytes (element 2i low nibble) and one UE4M3 scale byte.
-SIXBIT_HD void nvfp4_quantize_block(Nvfp4Recipe recipe, const float* x, Nvfp4GlobalScales g, uint8_t* packed,
-                                    uint8_t* scale_out) {
-  float bamax = 0.0f;
-  for (int i = 0; i < 16; ++i) bamax = nvfp4_fmaxabs(bamax, x[i]);
-  uint8_t codes[16];
-  uint8_t sc;
+// A block's scale byte and the per-element factor every recipe derives from it. The block quantizer below and
+// the CUDA kernels (cuda/quantize_kernels.cuh, where 4 lanes share one block) call these two helpers, so the
+// per-block arithmetic exists once.
+struct Nvfp4BlockScale {
+  uint8_t code;  // the UE4M3 scale byte s8
+  float factor;  // te/cutlass/torchao: multiplier m (x * m); modelopt: the divisor s8 * G (x / d)
+};
+
+// The block scale from the block amax (max |x| of its 16 values, NaN never the max) and the global scales.
+SIXBIT_HD Nvfp4BlockScale nvfp4_block_scale(Nvfp4Recipe recipe, float bamax, Nvfp4GlobalScales g) {
   switch (recipe) {
     case Nvfp4Recipe::kTe:
     case Nvfp4Recipe::kCutlass: {
       const float rcp6 = 1.0f / 6.0f;  // RN(1/6), a compile-time constant in both libraries
       const float s = nvfp4_fminf(bamax * (g.encode * rcp6), FLT_MAX);
-      sc = fmt::ue4m3_encode(s);
+      const uint8_t sc = fmt::ue4m3_encode(s);
       const float s8 = fmt::ue4m3_decode(sc);
-      float m;
       if (recipe == Nvfp4Recipe::kTe) {
-        m = nvfp4_fminf(1.0f / (s8 * g.decode), FLT_MAX);  // s8 == 0 (zero block, underflow): 1/0 = inf -> FLT_MAX
-      } else {
-        m = nvfp4_fminf(g.encode * (1.0f / s8), FLT_MAX);
+        return {sc, nvfp4_fminf(1.0f / (s8 * g.decode), FLT_MAX)};  // s8 == 0 (zero block, underflow): 1/0 = inf -> FLT_MAX
       }
-      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(x[i] * m);
-      break;
+      return {sc, nvfp4_fminf(g.encode * (1.0f / s8), FLT_MAX)};
     }
     case Nvfp4Recipe::kModelopt: {
       float s = bamax / (6.0f * g.decode);
       if (s == 0.0f) s = 1.0f;
       s = nvfp4_clamp(s, 1.0f / 512.0f, 448.0f);  // [2^-9, 448]: no underflow to 0, no overflow to NaN
-      sc = fmt::ue4m3_encode(s);
-      const float denom = fmt::ue4m3_decode(sc) * g.decode;
-      for (int i = 0; i < 16; ++i) {
-        const float q = x[i] / denom;
-        codes[i] = (q == 0.0f) ? uint8_t{0} : fmt::e2m1_encode(q);  // sign = (q < 0): -0.0 -> 0x0
-      }
-      break;
+      const uint8_t sc = fmt::ue4m3_encode(s);
+      return {sc, fmt::ue4m3_decode(sc) * g.decode};
     }
     case Nvfp4Recipe::kTorchao:
     default: {
       const float s = bamax / 6.0f;
       const float t = nvfp4_clamp(s / g.decode, 1.0f / 64.0f, 448.0f);  // [E4M3 tiny = 2^-6, 448]
-      sc = fmt::ue4m3_encode(t);
+      const uint8_t sc = fmt::ue4m3_encode(t);
       // torchao >= 0.18 multiplies by a reciprocal "to match the MSLK triton kernel numerics":
       // reciprocal_scale = (1.0 / per_tensor_scale) / s8; data_scaled = x * reciprocal_scale (two fp32 roundings).
-      const float recip = (1.0f / g.decode) / fmt::ue4m3_decode(sc);
-      for (int i = 0; i < 16; ++i) codes[i] = fmt::e2m1_encode(nvfp4_clamp(x[i] * recip, -6.0f, 6.0f));
-      break;
+      return {sc, (1.0f / g.decode) / fmt::ue4m3_decode(sc)};
     }
   }
-  for (int i = 0; i < 8; ++i) packed[i] = fmt::e2m1_pack(codes[2 * i], codes[2 * i + 1]);
-  *scale_out = sc;
+}
+
+// The E2M1 code (4 bits) of one element given its block's factor from nvfp4_block_scale.
+SIXBIT_HD uint8_t nvfp4_encode_element(Nvfp4Recipe recipe, float x, float factor) {
+  switch (recipe) {
+    case Nvfp4Recipe::kTe:
+    case Nvfp4Recipe::kCutlass:
+      return fmt::e2m1_encode(x * factor);
+    case Nvfp4Recipe::kModelopt: {
+      const float q = x / factor;
+      return (q == 0.0f) ? uint8_t{0} : fmt::e2m1_encode(q);  // sign = (q < 0): -0.0 -> 0x0
+    }
+    case Nvfp4Recipe::kTorchao:
+    default:
+      return fmt::e2m1_encode(nvfp4_clamp(x * factor, -6.0f, 6.0f));
+  }
+}
+
+// Quantize one block of 16 values: writes 8 packed bytes (element 2i low nibble) and one UE4M3 scale byte.
+SIXBIT_HD void nvfp4_quantize_block(Nvfp4Recipe recipe, const float* x, Nvfp4GlobalScales g, uint8_t* packed,
+                                    uint8_t* scale_out) {
+  float bamax = 0.0f;
+  for (int i = 0; i < 16; ++i) bamax = nvfp4_fmaxabs(bamax, x[i]);
+  const Nvfp4BlockScale bs = nvfp4_block_scale(recipe, bamax, g);
+  for (int i = 0; i < 8; ++i)
+    packed[i] = fmt::e2m1_pack(nvfp4_encode_element(recipe, x[2 * i], bs.factor), nvfp4_encode_element(recipe, x[2 * i + 1], bs.factor));
+  *scale_out = bs.code;
 }
 
 // Byte offset of scale (r, c) in the 128x4 blocked layout of cuBLASLt / CUTLASS (scale_cols before padding).

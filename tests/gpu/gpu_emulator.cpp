@@ -13,6 +13,7 @@
 
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
+#include "tests/gpu/gpu_test_support.hpp"
 #include <cmath>
 
 #include "emulation/formats/e2m1.hpp"
@@ -24,54 +25,7 @@
 namespace {
 using namespace sixbit;
 
-#define SKIP_WITHOUT_GPU()                                                   \
-  do {                                                                       \
-    std::string why;                                                         \
-    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why;    \
-  } while (0)
-
-template <typename T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  size_t count = 0;
-  explicit DeviceBuffer(size_t n) : count(n) {
-    SIXBIT_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T)));
-    poison();
-  }
-  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
-    SIXBIT_CUDA_CHECK(cudaMemcpy(ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  void poison() { SIXBIT_CUDA_CHECK(cudaMemset(ptr, 0xFF, std::max<size_t>(count, 1) * sizeof(T))); }
-  std::vector<T> host() const {
-    std::vector<T> h(count);
-    SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());
-    SIXBIT_CUDA_CHECK(cudaMemcpy(h.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-  }
-};
-
-// Random normal data with outlier columns, zero blocks, one-huge-element blocks and signed zeros: the same
-// scenarios the emulator's own tests and oracle use.
-std::vector<float> adversarial(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd;
-  std::vector<float> x(static_cast<size_t>(rows * cols));
-  for (auto& v : x) v = nd(rng);
-  for (int64_t b = 0; b < rows * cols / 16; ++b) {
-    float* blk = x.data() + b * 16;
-    switch (rng() % 6) {
-      case 0: std::fill(blk, blk + 16, 0.0f); break;
-      case 1: blk[rng() % 16] *= 1e4f; break;
-      case 2: for (int i = 0; i < 16; ++i) blk[i] *= 1e-9f; break;
-      case 3: blk[rng() % 16] = -0.0f; break;
-      default: break;
-    }
-  }
-  return x;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) { return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0; }
+using namespace gpu_test;
 
 struct Shape {
   int64_t M, N, K;

@@ -1,0 +1,74 @@
+// Shared by the GPU tests against the emulator (gpu_emulator.cpp, gpu_gemm_tiled.cpp, gpu_quantize_more.cpp):
+// the skip for machines without a GPU, a poisoned device buffer, the adversarial input generator and a bitwise
+// comparison. Header-only; every test file is its own translation unit of gpu_emulator_test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda/backend.hpp"
+#include "cuda/check.cuh"
+
+namespace sixbit::gpu_test {
+
+#define SKIP_WITHOUT_GPU()                                                   \
+  do {                                                                       \
+    std::string why;                                                         \
+    if (!::sixbit::cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why; \
+  } while (0)
+
+// Device memory for `count` elements plus 4 spare (room for a deliberately misaligned view), poisoned at birth and
+// on demand, so a kernel that leaves an output unwritten shows up (0xFF bytes: NaN floats, -1 integers).
+template <typename T>
+struct DeviceBuffer {
+  T* ptr = nullptr;
+  size_t count = 0;
+  explicit DeviceBuffer(size_t n, int poison_byte = 0xFF) : count(n) {
+    SIXBIT_CUDA_CHECK(cudaMalloc(&ptr, (n + 4) * sizeof(T)));
+    poison(poison_byte);
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
+    SIXBIT_CUDA_CHECK(cudaMemcpy(ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  ~DeviceBuffer() { cudaFree(ptr); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void poison(int byte = 0xFF) { SIXBIT_CUDA_CHECK(cudaMemset(ptr, byte, (count + 4) * sizeof(T))); }
+  std::vector<T> host() const {
+    std::vector<T> h(count);
+    SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());
+    SIXBIT_CUDA_CHECK(cudaMemcpy(h.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+};
+
+// Random normal data with zero blocks, one-huge-element blocks, tiny blocks and signed zeros: the scenarios the
+// emulator's own tests and oracle use.
+inline std::vector<float> adversarial(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(rows * cols));
+  for (auto& v : x) v = nd(rng);
+  for (int64_t b = 0; b < rows * cols / 16; ++b) {
+    float* blk = x.data() + b * 16;
+    switch (rng() % 6) {
+      case 0: std::fill(blk, blk + 16, 0.0f); break;
+      case 1: blk[rng() % 16] *= 1e4f; break;
+      case 2: for (int i = 0; i < 16; ++i) blk[i] *= 1e-9f; break;
+      case 3: blk[rng() % 16] = -0.0f; break;
+      default: break;
+    }
+  }
+  return x;
+}
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace sixbit::gpu_test
