@@ -18,14 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/sgemm_baseline.hpp"
 #include "bench/summary_reporter.hpp"
 #include "reference/model/dit.hpp"
 #include "reference/model/emulator_ops.hpp"
 
-#if defined(SIXBIT_HAVE_BLAS)
-extern "C" void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha, const float* a, int lda,
-                            const float* b, int ldb, float beta, float* c, int ldc);
-#endif
 
 namespace {
 using namespace sixbit;
@@ -92,9 +89,8 @@ void BM_BlasBlock(benchmark::State& state) {
       y(size_t(std::max(t, l)) * std::max({d, f, t}));
   for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.1f;
   for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) * 0.01f;
-  // Row-major Y[M,N] = A[M,K] W[N,K]^T (nn.Linear): CblasRowMajor = 101, NoTrans = 111, Trans = 112.
   auto gemm = [&](int M, int K, int N, int lda, int ldb, int ldc, bool trans_b) {
-    cblas_sgemm(101, 111, trans_b ? 112 : 111, M, N, K, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, y.data(), ldc);
+    bench::sgemm_row_major(M, N, K, a.data(), lda, b.data(), ldb, trans_b, y.data(), ldc);
   };
   for (auto _ : state) {
     for (int i = 0; i < 4; ++i) gemm(t, d, d, d, d, d, true);  // self q, k, v, o

@@ -11,13 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/sgemm_baseline.hpp"
 #include "bench/summary_reporter.hpp"
 #include "emulation/gemm/qgemm.hpp"
 
-#if defined(SIXBIT_HAVE_BLAS)
-extern "C" void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha, const float* a, int lda,
-                            const float* b, int ldb, float beta, float* c, int ldc);
-#endif
 
 namespace {
 using namespace sixbit;
@@ -68,8 +65,8 @@ void run(benchmark::State& state, const char* kernel, Fn fn) {
 void BM_SGEMM(benchmark::State& s) {
 #if defined(SIXBIT_HAVE_BLAS)
   run(s, "sgemm", [](Operands& o) {
-    // Row-major Y[M,N] = A[M,K] * W[N,K]^T (TN, like nn.Linear): CblasRowMajor=101, NoTrans=111, Trans=112.
-    cblas_sgemm(101, 111, 112, int(o.M), int(o.N), int(o.K), 1.0f, o.a.data(), int(o.K), o.w.data(), int(o.K), 0.0f, o.y.data(), int(o.N));
+    // Y[M,N] = A[M,K] * W[N,K]^T (TN, like nn.Linear).
+    bench::sgemm_row_major(int(o.M), int(o.N), int(o.K), o.a.data(), int(o.K), o.w.data(), int(o.K), true, o.y.data(), int(o.N));
   });
 #else
   s.SkipWithError("built without OpenBLAS");

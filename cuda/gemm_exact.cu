@@ -11,19 +11,21 @@
 namespace sixbit::cuda {
 
 namespace {
+int64_t tile_count(int64_t M, int64_t N) {
+  using kernels::tiled::kBM, kernels::tiled::kBN;
+  return ((M + kBM - 1) / kBM) * ((N + kBN - 1) / kBN);
+}
 void check_gemm_shape(int64_t M, int64_t N, int64_t K) {
   SIXBIT_CHECK(M >= 0 && N >= 0 && K >= 0, "negative GEMM shape");
   SIXBIT_CHECK(K % 16 == 0, "GEMM: K = ", K, " is not a multiple of 16");
-  // The tiled kernels use one linear grid of 128x128 tiles (gridDim.x < 2^31); the naive fallback runs in row slices.
-  SIXBIT_CHECK(((M + 127) / 128) * ((N + 127) / 128) < (int64_t{1} << 31) && (N + 15) / 16 < (int64_t{1} << 31),
-               "GEMM shape too large for the exact kernels' grid");
+  // The tiled kernels use one linear grid of kBM x kBN tiles (gridDim.x < 2^31); the naive fallback runs in row slices.
+  SIXBIT_CHECK(tile_count(M, N) < (int64_t{1} << 31) && (N + 15) / 16 < (int64_t{1} << 31), "GEMM shape too large for the exact kernels' grid");
 }
 bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
 void launch_tiled(kernels::tiled::Kind kind, const kernels::tiled::TiledArgs& args, cudaStream_t stream) {
   using kernels::tiled::Kind;
-  const int64_t tiles = ((args.M + kernels::tiled::kBM - 1) / kernels::tiled::kBM) * ((args.N + kernels::tiled::kBN - 1) / kernels::tiled::kBN);
-  const dim3 grid(static_cast<unsigned>(tiles)), block(kernels::tiled::kThreads);
+  const dim3 grid(static_cast<unsigned>(tile_count(args.M, args.N))), block(kernels::tiled::kThreads);
   if (kind == Kind::kW4A4) kernels::tiled::gemm_exact_tiled_kernel<Kind::kW4A4><<<grid, block, 0, stream>>>(args);
   else if (kind == Kind::kW4A8) kernels::tiled::gemm_exact_tiled_kernel<Kind::kW4A8><<<grid, block, 0, stream>>>(args);
   else kernels::tiled::gemm_exact_tiled_kernel<Kind::kW8A8><<<grid, block, 0, stream>>>(args);

@@ -33,6 +33,15 @@ __device__ __forceinline__ float load1(const __nv_bfloat16* __restrict__ x, int6
   return bf16_bits_to_f32(reinterpret_cast<const uint16_t*>(x)[i]);
 }
 
+// 4 INT8 codes of 4 consecutive values with the row's inverse scale (the shared scalar codec); the running abs max of a row.
+__device__ __forceinline__ char4 int8_encode4(float4 q, float inv_scale) {
+  char4 o;
+  o.x = fmt::int8_encode(q.x, inv_scale), o.y = fmt::int8_encode(q.y, inv_scale);
+  o.z = fmt::int8_encode(q.z, inv_scale), o.w = fmt::int8_encode(q.w, inv_scale);
+  return o;
+}
+__device__ __forceinline__ float fmaxabs4(float m, float4 q) { return fmaxf(fmaxf(m, fmaxf(fabsf(q.x), fabsf(q.y))), fmaxf(fabsf(q.z), fabsf(q.w))); }
+
 // Max over the thread block (every thread must call it; blockDim.x % 32 == 0). A max is order-independent for
 // non-NaN values, so any reduction tree gives the CPU's result.
 __device__ __forceinline__ float block_max(float m, float* warp_max /* __shared__ [32] */) {
@@ -154,7 +163,7 @@ __global__ void __launch_bounds__(512) int8_quantize_rows_regs_kernel(const T* _
   for (int j = 0; j < V; ++j) {
     const int64_t c = threadIdx.x + int64_t{j} * blockDim.x;
     v[j] = c < n4 ? load4(row, c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    m = fmaxf(fmaxf(m, fmaxf(fabsf(v[j].x), fabsf(v[j].y))), fmaxf(fabsf(v[j].z), fabsf(v[j].w)));
+    m = fmaxabs4(m, v[j]);
   }
   m = block_max(m, warp_max);
   const fmt::Int8Scale s = fmt::int8_scale_from_amax(m);
@@ -164,10 +173,7 @@ __global__ void __launch_bounds__(512) int8_quantize_rows_regs_kernel(const T* _
   for (int j = 0; j < V; ++j) {
     const int64_t c = threadIdx.x + int64_t{j} * blockDim.x;
     if (c < n4) {
-      char4 o;
-      o.x = fmt::int8_encode(v[j].x, s.inv_scale), o.y = fmt::int8_encode(v[j].y, s.inv_scale);
-      o.z = fmt::int8_encode(v[j].z, s.inv_scale), o.w = fmt::int8_encode(v[j].w, s.inv_scale);
-      out[c] = o;
+      out[c] = int8_encode4(v[j], s.inv_scale);
     }
   }
 }
@@ -184,7 +190,7 @@ __global__ void __launch_bounds__(256) int8_quantize_rows_kernel(const T* __rest
   if (vec) {
     for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
       const float4 q = load4(row, c);
-      m = fmaxf(fmaxf(m, fmaxf(fabsf(q.x), fabsf(q.y))), fmaxf(fabsf(q.z), fabsf(q.w)));
+      m = fmaxabs4(m, q);
     }
   } else {
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, fabsf(load1(row, c)));
@@ -195,10 +201,7 @@ __global__ void __launch_bounds__(256) int8_quantize_rows_kernel(const T* __rest
   if (vec) {
     for (int64_t c = threadIdx.x; c < cols / 4; c += blockDim.x) {
       const float4 q = load4(row, c);
-      char4 o;
-      o.x = fmt::int8_encode(q.x, s.inv_scale), o.y = fmt::int8_encode(q.y, s.inv_scale);
-      o.z = fmt::int8_encode(q.z, s.inv_scale), o.w = fmt::int8_encode(q.w, s.inv_scale);
-      reinterpret_cast<char4*>(out)[c] = o;
+      reinterpret_cast<char4*>(out)[c] = int8_encode4(q, s.inv_scale);
     }
   } else {
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = fmt::int8_encode(load1(row, c), s.inv_scale);

@@ -60,6 +60,39 @@ T* dalloc(size_t count) {
   return p;
 }
 
+// One "bytes moved" row: time, rate and ratio against the copy measured in the same run.
+void print_bw_row(const char* what, float ms, double bytes, double copy_gbs, const char* note) {
+  std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (%s)\n", what, ms, bytes / (ms * 1e6), bytes / (ms * 1e6) / copy_gbs, note);
+}
+
+// The fp32 and bf16 quantizer entry points under one name each, so one template times both input types.
+void amax_of(const float* x, int64_t n, float* a) { cuda::tensor_amax(x, n, a, nullptr, nullptr); }
+void amax_of(const __nv_bfloat16* x, int64_t n, float* a) { cuda::tensor_amax_bf16(x, n, a, nullptr, nullptr); }
+void nvfp4_te(const float* x, int64_t M, int64_t K, const float* a, uint8_t* p, uint8_t* s) {
+  cuda::nvfp4_quantize(x, M, K, quant::Nvfp4Recipe::kTe, a, p, s, quant::ScaleLayout::kRowMajor, nullptr);
+}
+void nvfp4_te(const __nv_bfloat16* x, int64_t M, int64_t K, const float* a, uint8_t* p, uint8_t* s) {
+  cuda::nvfp4_quantize_bf16(x, M, K, quant::Nvfp4Recipe::kTe, a, p, s, quant::ScaleLayout::kRowMajor, nullptr);
+}
+void int8_rows(const float* x, int64_t M, int64_t K, int8_t* c, float* s) { cuda::int8_quantize_rows(x, M, K, c, s, nullptr); }
+void int8_rows(const __nv_bfloat16* x, int64_t M, int64_t K, int8_t* c, float* s) { cuda::int8_quantize_rows_bf16(x, M, K, c, s, nullptr); }
+
+// NVFP4 (amax + quantize, quantize only) and INT8 per-row on A [M, K]; bytes = input read + codes and scales written.
+template <typename T>
+void bench_quantizers(const T* x, int64_t M, int64_t K, float* amax, uint8_t* xp, uint8_t* xs, int8_t* x8, float* sx, double copy_gbs) {
+  constexpr bool kBf16 = sizeof(T) == 2;
+  const double in = static_cast<double>(sizeof(T)) * M * K;
+  const double nv_bytes = in + M * K / 2.0 + M * K / 16.0, i8_bytes = in + 1.0 * M * K + 4.0 * M;
+  const float nv_ms = median_ms([&] { amax_of(x, M * K, amax), nvfp4_te(x, M, K, amax, xp, xs); });
+  const float nvq_ms = median_ms([&] { nvfp4_te(x, M, K, amax, xp, xs); });
+  const float i8_ms = median_ms([&] { int8_rows(x, M, K, x8, sx); });
+  print_bw_row(kBf16 ? "nvfp4 te quantize A bf16 (amax + quantize)" : "nvfp4 te quantize A (amax + quantize)", nv_ms, nv_bytes, copy_gbs,
+               kBf16 ? "bf16 in: 2 B read per element" : "target >= 0.85x copy");
+  print_bw_row(kBf16 ? "nvfp4 te quantize A bf16 (quantize only)" : "nvfp4 te quantize A (quantize only)", nvq_ms, nv_bytes, copy_gbs,
+               kBf16 ? "bf16 in, amax known" : "amax known: one pass");
+  print_bw_row(kBf16 ? "int8 per-row quantize A bf16" : "int8 per-row quantize A", i8_ms, i8_bytes, copy_gbs, kBf16 ? "bf16 in" : "target >= 0.85x copy");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,38 +140,8 @@ int main(int argc, char** argv) {
       cuda::int8_quantize_rows(w, N, K, w8, sw, nullptr);
       std::printf("-- M=%lld K=%lld N=%lld\n", static_cast<long long>(M), static_cast<long long>(K), static_cast<long long>(N));
 
-      const double qbytes_nv = 4.0 * M * K + M * K / 2.0 + M * K / 16.0, qbytes_i8 = 4.0 * M * K + 1.0 * M * K + 4.0 * M;
-      const float nv_ms = median_ms([&] {
-        cuda::tensor_amax(x, M * K, amax, nullptr, nullptr);
-        cuda::nvfp4_quantize(x, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
-      });
-      const float nvq_ms = median_ms([&] {
-        cuda::nvfp4_quantize(x, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
-      });
-      const float i8_ms = median_ms([&] { cuda::int8_quantize_rows(x, M, K, x8, sx, nullptr); });
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (target >= 0.85x copy)\n", "nvfp4 te quantize A (amax + quantize)", nv_ms, qbytes_nv / (nv_ms * 1e6),
-                  qbytes_nv / (nv_ms * 1e6) / copy_gbs);
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (amax known: one pass)\n", "nvfp4 te quantize A (quantize only)", nvq_ms,
-                  qbytes_nv / (nvq_ms * 1e6), qbytes_nv / (nvq_ms * 1e6) / copy_gbs);
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (target >= 0.85x copy)\n", "int8 per-row quantize A", i8_ms, qbytes_i8 / (i8_ms * 1e6),
-                  qbytes_i8 / (i8_ms * 1e6) / copy_gbs);
-      // The same quantizers from bf16 input (xb): 2 B read per element instead of 4, same bytes written.
-      const __nv_bfloat16* xbh = xb;
-      const double qbytes_nv_bf = 2.0 * M * K + M * K / 2.0 + M * K / 16.0, qbytes_i8_bf = 2.0 * M * K + 1.0 * M * K + 4.0 * M;
-      const float nvb_ms = median_ms([&] {
-        cuda::tensor_amax_bf16(xbh, M * K, amax, nullptr, nullptr);
-        cuda::nvfp4_quantize_bf16(xbh, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
-      });
-      const float nvbq_ms = median_ms([&] {
-        cuda::nvfp4_quantize_bf16(xbh, M, K, quant::Nvfp4Recipe::kTe, amax, xp, xs, quant::ScaleLayout::kRowMajor, nullptr);
-      });
-      const float i8b_ms = median_ms([&] { cuda::int8_quantize_rows_bf16(xbh, M, K, x8, sx, nullptr); });
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in: 2 B read per element)\n", "nvfp4 te quantize A bf16 (amax + quantize)", nvb_ms,
-                  qbytes_nv_bf / (nvb_ms * 1e6), qbytes_nv_bf / (nvb_ms * 1e6) / copy_gbs);
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in, amax known)\n", "nvfp4 te quantize A bf16 (quantize only)", nvbq_ms,
-                  qbytes_nv_bf / (nvbq_ms * 1e6), qbytes_nv_bf / (nvbq_ms * 1e6) / copy_gbs);
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (bf16 in)\n", "int8 per-row quantize A bf16", i8b_ms, qbytes_i8_bf / (i8b_ms * 1e6),
-                  qbytes_i8_bf / (i8b_ms * 1e6) / copy_gbs);
+      bench_quantizers<float>(x, M, K, amax, xp, xs, x8, sx, copy_gbs);
+      bench_quantizers<__nv_bfloat16>(xb, M, K, amax, xp, xs, x8, sx, copy_gbs);  // same bytes written, 2 B read per element
       cuda::int8_quantize_rows(x, M, K, x8, sx, nullptr);  // the GEMMs below take the fp32 input's codes
 
       const double flops = 2.0 * M * N * K;
@@ -159,8 +162,7 @@ int main(int argc, char** argv) {
                   flops / (bf32_ms * 1e9), bf_ms / bf32_ms);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 1.8x bf16)\n", "W8A8 cuBLASLt int8 + exact epilogue", w8_ms, flops / (w8_ms * 1e9), bf_ms / w8_ms);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (int32 out, no epilogue)\n", "  of which cuBLASLt int8 GEMM", i32_ms, flops / (i32_ms * 1e9), bf_ms / i32_ms);
-      std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (vs copy bandwidth)\n", "  of which epilogue (int32 in, fp32 out)", ep_ms, 8.0 * M * N / (ep_ms * 1e6),
-                  8.0 * M * N / (ep_ms * 1e6) / copy_gbs);
+      print_bw_row("  of which epilogue (int32 in, fp32 out)", ep_ms, 8.0 * M * N, copy_gbs, "vs copy bandwidth");
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 0.95x bf16)\n", "W4A4 fast (dequant A + bf16 GEMM, fp32 out)", fast_ms,
                   flops / (fast_ms * 1e9), bf_ms / fast_ms);
       std::printf("%-44s %10.3f %8.0f TOP/s %9.2fx  (target >= 0.95x bf16)\n", "W4A8 fast (A to bf16 + bf16 GEMM + row scale)", fast48_ms,

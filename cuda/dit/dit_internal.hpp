@@ -46,6 +46,8 @@ T* ptr(const Buffer& b) { return static_cast<T*>(b.get()); }
 // ---- device tensors ------------------------------------------------------------------------------------------
 enum class DType : uint8_t { kF32, kBF16 };
 inline size_t dtype_bytes(DType t) { return t == DType::kF32 ? 4 : 2; }
+// The row-program source kind that reads a materialized buffer of this dtype.
+inline RowSrc buffer_kind(DType t) { return t == DType::kF32 ? RowSrc::kF32 : RowSrc::kBF16; }
 
 struct WeightEntry;
 

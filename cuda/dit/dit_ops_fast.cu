@@ -17,6 +17,7 @@
 namespace sixbit::cuda {
 
 using dit::Buffer;
+using dit::buffer_kind;
 using dit::DevTensor;
 using dit::DType;
 using dit::RowOut;
@@ -28,7 +29,6 @@ using dit::TensorPtr;
 using model::Mat;
 
 namespace {
-RowSrc buffer_kind(DType t) { return t == DType::kF32 ? RowSrc::kF32 : RowSrc::kBF16; }
 bool is_block(const model::LayerId& id) { return id.block >= 0; }
 }  // namespace
 

@@ -14,6 +14,7 @@
 namespace sixbit::cuda {
 
 using dit::Buffer;
+using dit::buffer_kind;
 using dit::DevTensor;
 using dit::DType;
 using dit::RowOut;
@@ -22,9 +23,6 @@ using dit::RowSrc;
 using dit::RowStage;
 using dit::RowStageKind;
 
-namespace {
-RowSrc buffer_kind(DType t) { return t == DType::kF32 ? RowSrc::kF32 : RowSrc::kBF16; }
-}  // namespace
 
 // ---- lazy evaluation -------------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "emulation/formats/hd.hpp"
+#include "reference/model/exp_nonpositive.hpp"
 
 namespace sixbit::cuda::glibc {
 
@@ -211,28 +212,7 @@ SIXBIT_HD float glibc_tanhf(float x) {
   return neg ? -z : z;
 }
 
-// ReferenceOps' attention exponential after reference/model/fp32_kernels.cpp (when that file exists): Cephes' expf
-// for x <= 0 in fp32 only (exp_nonpositive there), transcribed operation for operation: n = RNE(x log2 e) through
-// the 1.5 * 2^23 trick, r = (x - n C1) - n C2, the degree-5 polynomial, ((y r^2) + r) + 1, times 2^n in the exponent
-// field; x < -87.33654 gives +0; NaN stays NaN.
-SIXBIT_HD float cephes_exp_nonpositive(float x) {
-  const float magic = 12582912.0f;
-  const float t = x * 1.44269504088896341f;
-  const float big = t + magic;
-  const float n = big - magic;
-  const int32_t ni = static_cast<int32_t>(fmt::f32_bits(big)) - static_cast<int32_t>(fmt::f32_bits(magic));
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  const float e = fmt::f32_from_bits(static_cast<uint32_t>(ni + 127) << 23);
-  const float res = y * e;
-  return x < -87.33654f ? 0.0f : res;
-}
+// ReferenceOps' attention exponential (Cephes' expf for x <= 0): the one source in reference/model/exp_nonpositive.hpp.
+SIXBIT_HD float cephes_exp_nonpositive(float x) { return ::sixbit::model::exp_nonpositive_scalar(x); }
 
 }  // namespace sixbit::cuda::glibc

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/check.hpp"
+#include "reference/model/exp_nonpositive.hpp"
 
 namespace sixbit::model {
 
@@ -132,24 +133,17 @@ float* scratch(int slot, size_t n) {
 
 const vf kZero = vf{};
 
+// The vector lanes of model::exp_nonpositive_scalar (reference/model/exp_nonpositive.hpp): the same steps, shared.
 vf exp_nonpositive_v(vf x) {
-  const vf magic = kZero + 12582912.0f;  // 1.5 * 2^23: adding it rounds |t| < 2^22 to an integer, RNE
-  const vf t = x * 1.44269504088896341f;
+  using namespace cephes_exp;
+  const vf magic = kZero + kMagic;
+  const vf t = x * kLog2e;
   const vf big = t + magic;
   const vf n = big - magic;
   const vi ni = (vi)big - (vi)magic;  // the integer n, from the low mantissa bits
-  vf r = x - n * 0.693359375f;        // exact: n C1 has <= 16 significant bits and x - n C1 cancels
-  r = r - n * -2.12194440e-4f;
-  vf y = kZero + 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  const vi e = (ni + 127) << 23;  // 2^n, n in [-126, 0] for x in [-87.33654, 0]
-  const vf res = y * (vf)e;
-  return x < kZero + -87.33654f ? kZero : res;
+  const vi e = (ni + 127) << 23;      // 2^n, n in [-126, 0] for x in [-87.33654, 0]
+  const vf res = poly_of_reduced(x, n) * (vf)e;
+  return x < kZero + kUnderflow ? kZero : res;
 }
 
 }  // namespace

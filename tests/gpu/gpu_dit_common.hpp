@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <tuple>
 #include <cstring>
 #include <string>
@@ -100,5 +101,20 @@ inline void expect_within(const std::vector<float>& got, const std::vector<doubl
 
 constexpr double kU = 0x1p-24;       // fp32 unit roundoff
 constexpr double kBf16U = 0x1p-8;    // bf16 unit roundoff: 8 significant bits, so |RN(x) - x| <= 2^-8 |x|
+
+// CudaDitOps in one mode beside the CPU ReferenceOps it is checked against; skips without a GPU.
+template <cuda::DitMode kMode>
+struct DitOpsFixture : ::testing::Test {
+  void SetUp() override {
+    std::string why;
+    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why;
+    ops = std::make_unique<cuda::CudaDitOps>(opts(kMode));
+  }
+  std::vector<float> host(const Mat& m) { return ops->to_host(m).v; }
+  std::unique_ptr<cuda::CudaDitOps> ops;
+  sm::ReferenceOps ref;
+};
+using VerifyFixture = DitOpsFixture<cuda::DitMode::kVerify>;
+using FastFixture = DitOpsFixture<cuda::DitMode::kFast>;
 
 }  // namespace gpu_dit_test

@@ -7,16 +7,7 @@ using namespace gpu_dit_test;
 
 // ---- kFast: within derived bounds ---------------------------------------------------------------------------------
 
-struct FastFixture : ::testing::Test {
-  void SetUp() override {
-    std::string why;
-    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why;
-    ops = std::make_unique<cuda::CudaDitOps>(opts(cuda::DitMode::kFast));
-  }
-  std::vector<float> host(const Mat& m) { return ops->to_host(m).v; }
-  std::unique_ptr<cuda::CudaDitOps> ops;
-  sm::ReferenceOps ref;
-};
+// FastFixture (tests/gpu/gpu_dit_common.hpp): CudaDitOps in kFast mode beside ReferenceOps.
 
 
 TEST_F(FastFixture, FullLinearWithinBf16Bound) {

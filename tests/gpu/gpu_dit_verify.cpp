@@ -73,16 +73,7 @@ TEST(GlibcMath, DeviceMatchesHost) {
 
 // ---- kVerify: every op is the reference's bits ---------------------------------------------------------------------
 
-struct VerifyFixture : ::testing::Test {
-  void SetUp() override {
-    std::string why;
-    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why;
-    ops = std::make_unique<cuda::CudaDitOps>(opts(cuda::DitMode::kVerify));
-  }
-  std::vector<float> host(const Mat& m) { return ops->to_host(m).v; }
-  std::unique_ptr<cuda::CudaDitOps> ops;
-  sm::ReferenceOps ref;
-};
+// VerifyFixture (tests/gpu/gpu_dit_common.hpp): CudaDitOps in kVerify mode beside ReferenceOps.
 
 TEST_F(VerifyFixture, FullPrecisionOpsBitIdentical) {
   const Mat x = rnd(1, 37, 48, 1.5f, 0.25f);
