@@ -44,14 +44,22 @@ void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, 
 
 // W8A8 through cuBLASLt (int8 TN, CUBLAS_COMPUTE_32I, int32 out into `acc_workspace` of M*N int32) followed by
 // the exact epilogue: the int32 products are exact, so the result is bit-identical to gemm_w8a8_exact.
+// (Running it in row chunks on side streams, to keep the int32 in L2 and overlap epilogues with GEMMs, was measured
+// slower on the H100 at every chunk size tried: docs/perf-h100.md.)
 void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int32_t* acc_workspace,
                         int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+// The same with bf16 output: the fp32 result above rounded once to bf16 (nearest even), bit for bit; half the
+// output bytes for consumers that take bf16 activations.
+void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y,
+                        int32_t* acc_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
 // acc[M,N] = A[M,K] W[N,K]^T in int32 (exact) through cuBLASLt: the first half of gemm_w8a8_cublaslt.
 void gemm_i8_int32_cublaslt(const int8_t* a, const int8_t* w, int32_t* acc, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
-// The W8A8 epilogue of qgemm.hpp applied to int32 accumulators already on the device.
+// The W8A8 epilogue of qgemm.hpp applied to int32 accumulators already on the device (fp32, or rounded to bf16).
 void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, float* y, int64_t M, int64_t N, cudaStream_t stream);
+void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M, int64_t N,
+                   cudaStream_t stream);
 
 // FAST W4A4 (cuda/gemm_fast.cu), not bit-exact: A and W dequantized exactly to bf16 (row-major scales) into the
 // workspaces (M*K and N*K bf16), then cuBLASLt bf16 -> fp32 with alpha = ga*gw. Pass w_packed = nullptr to reuse a
@@ -60,9 +68,15 @@ void nvfp4_dequantize_bf16(const uint8_t* packed, const uint8_t* scales, int64_t
 void gemm_w4a4_fast(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
                     float w_global_decode, float* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K,
                     cudaStream_t stream);
+// The same with bf16 output (cuBLASLt rounds its fp32 accumulator, times alpha, to bf16): half the output bytes.
+void gemm_w4a4_fast(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                    float w_global_decode, __nv_bfloat16* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K,
+                    cudaStream_t stream);
 // FAST W4A8 (cuda/gemm_fast.cu), not bit-exact: int8 A (one scale per row, sa[M]) converted exactly to bf16 into
 // a_bf16_workspace (M*K), W dequantized exactly to bf16 into w_bf16_workspace (N*K; w_packed = nullptr reuses it),
 // cuBLASLt bf16 -> fp32, then y = (y * sa[m]) * gw (+ bias[n], may be null) in place. Error bound: tests/gpu.
+// (cuBLASLt 13.1 on the H100 has no algorithm for a per-row alpha vector on a row-major fp32 D with bf16 inputs,
+// which would have removed that pass: tried, docs/perf-h100.md.)
 void gemm_w4a8_fast(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
                     float* y, void* a_bf16_workspace, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 // Y[M,N] fp32 = alpha * A[M,K] W[N,K]^T with bf16 operands, fp32 accumulate (cuBLASLt).
@@ -76,7 +90,8 @@ bool blockscaled_fp4_supported(int device);
 void gemm_w4a4_blockscaled_cublaslt(const uint8_t* a_packed, const uint8_t* a_scales_blocked, const uint8_t* w_packed, const uint8_t* w_scales_blocked,
                                     float alpha, float* y, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
-// bf16 baseline GEMM through cuBLASLt (for benchmarks): Y[M,N] (fp32 accumulate, bf16 out) = A[M,K] W[N,K]^T.
-void gemm_bf16_cublaslt(const void* a_bf16, const void* w_bf16, void* y_bf16, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+// bf16 GEMM through cuBLASLt (the benchmarks' baseline with alpha = 1): Y[M,N] (fp32 accumulate, bf16 out) = alpha * A[M,K] W[N,K]^T.
+void gemm_bf16_cublaslt(const void* a_bf16, const void* w_bf16, void* y_bf16, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                        float alpha = 1.0f);
 
 }  // namespace sixbit::cuda

@@ -86,18 +86,29 @@ void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, 
   }
 }
 
-void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, float* y, int64_t M, int64_t N, cudaStream_t stream) {
+namespace {
+template <typename OutT>
+void launch_w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, OutT* y, int64_t M, int64_t N, cudaStream_t stream) {
   if (M == 0 || N == 0) return;
   const int threads = 256;
-  const bool vec = N % 4 == 0 && reinterpret_cast<uintptr_t>(acc) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  const bool vec = N % 4 == 0 && reinterpret_cast<uintptr_t>(acc) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % (4 * sizeof(OutT)) == 0;
   const int64_t per_row = vec ? N / 4 : N;
   // gridDim.y is limited to 65535: rows beyond that go in further launches.
   for (int64_t m0 = 0; m0 < M; m0 += 65535) {
     const int64_t rows = std::min<int64_t>(65535, M - m0);
     const dim3 grid(static_cast<unsigned>((per_row + threads - 1) / threads), static_cast<unsigned>(rows));
-    kernels::w8a8_epilogue_kernel<<<grid, threads, 0, stream>>>(acc + m0 * N, sa + m0, sw, bias, y + m0 * N, rows, N, vec);
+    kernels::w8a8_epilogue_kernel<OutT><<<grid, threads, 0, stream>>>(acc + m0 * N, sa + m0, sw, bias, y + m0 * N, rows, N, vec);
     SIXBIT_CUDA_CHECK_LAUNCH();
   }
+}
+}  // namespace
+
+void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, float* y, int64_t M, int64_t N, cudaStream_t stream) {
+  launch_w8a8_epilogue(acc, sa, sw, bias, y, M, N, stream);
+}
+void w8a8_epilogue(const int32_t* acc, const float* sa, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M, int64_t N,
+                   cudaStream_t stream) {
+  launch_w8a8_epilogue(acc, sa, sw, bias, y, M, N, stream);
 }
 
 }  // namespace sixbit::cuda

@@ -6,6 +6,8 @@
 // Build: cmake --build build --target gpu_emulator_test; run on the GPU machine: scripts/device.sh.
 #pragma once
 
+#include <cuda_bf16.h>
+
 #include <cstdint>
 
 #include "emulation/gemm/qgemm_scalar.hpp"
@@ -25,9 +27,20 @@ __global__ void gemm_w8a8_exact_naive_kernel(const int8_t* __restrict__ a, const
 }
 
 // Applies the W8A8 epilogue to int32 accumulators computed elsewhere (cuBLASLt). blockIdx.y is the row (no
-// 64-bit division per element); with N % 4 == 0 and 16-byte aligned buffers (vec) each thread moves an int4 in and a float4 out.
+// 64-bit division per element); with N % 4 == 0 and 16-byte aligned buffers (vec) each thread moves an int4 in and
+// 4 outputs out. OutT = float: the definition's fp32 value; OutT = __nv_bfloat16: that value rounded once to bf16
+// (round to nearest even), for consumers that take bf16 activations (half the output bytes).
+__device__ __forceinline__ void store_out(float* y, int64_t i, float v) { y[i] = v; }
+__device__ __forceinline__ void store_out(__nv_bfloat16* y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void store_out4(float* y, int64_t i4, float4 v) { reinterpret_cast<float4*>(y)[i4] = v; }
+__device__ __forceinline__ void store_out4(__nv_bfloat16* y, int64_t i4, float4 v) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);  // .x is the lower address
+  reinterpret_cast<uint2*>(y)[i4] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
+}
+
+template <typename OutT>
 __global__ void w8a8_epilogue_kernel(const int32_t* __restrict__ acc, const float* __restrict__ sa, const float* __restrict__ sw,
-                                     const float* __restrict__ bias, float* __restrict__ y, int64_t M, int64_t N, bool vec) {
+                                     const float* __restrict__ bias, OutT* __restrict__ y, int64_t M, int64_t N, bool vec) {
   const int64_t m = blockIdx.y;
   const float s = sa[m];
   if (vec) {
@@ -39,13 +52,13 @@ __global__ void w8a8_epilogue_kernel(const int32_t* __restrict__ acc, const floa
     v.x = gemm::w8a8_epilogue(a.x, s, sw[n]), v.y = gemm::w8a8_epilogue(a.y, s, sw[n + 1]);
     v.z = gemm::w8a8_epilogue(a.z, s, sw[n + 2]), v.w = gemm::w8a8_epilogue(a.w, s, sw[n + 3]);
     if (bias) v.x = __fadd_rn(v.x, bias[n]), v.y = __fadd_rn(v.y, bias[n + 1]), v.z = __fadd_rn(v.z, bias[n + 2]), v.w = __fadd_rn(v.w, bias[n + 3]);
-    reinterpret_cast<float4*>(y + m * N)[n4] = v;
+    store_out4(y + m * N, n4, v);
   } else {
     const int64_t n = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
     if (n >= N) return;
     float v = gemm::w8a8_epilogue(acc[m * N + n], s, sw[n]);
     if (bias) v = __fadd_rn(v, bias[n]);
-    y[m * N + n] = v;
+    store_out(y, m * N + n, v);
   }
 }
 

@@ -5,7 +5,8 @@
 #   build     use the binaries in .devbin/ when they run here, else configure (sm_90a) and build from source
 #   tests     gpu_emulator_test and gpu_dit_test (label gpu), full gtest output
 #   sanitize  compute-sanitizer memcheck on gpu_dit_test, racecheck on its shared-memory kernels
-#   qbench    cuda_bench (quantize / GEMM kernels against copy and cuBLASLt bf16)
+#   qbench    cuda_bench (quantize / GEMM kernels against copy and cuBLASLt bf16); QBENCH_RUNS=N repeats it and
+#             summarizes each row over the runs (scripts/qbench_summary.py)
 #   profile   ncu (speed of light, occupancy, warp stall reasons) on one launch each of the NVFP4 quantize, INT8
 #             per-row and tiled exact W4A4 kernels inside cuda_bench: the evidence for docs/perf-h100.md's bounds
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
@@ -107,10 +108,10 @@ if has sanitize; then
   note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
   # the quantize and GEMM kernels (tiled exact GEMMs, coalesced quantizers) on the shapes that stay quick under memcheck
   timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='GpuQuantize*:GpuGemm.*:GpuGemmFast.*:*K16*:*K48*:*K64*:*K80*' >"$OUT/sanitizer-emu.log" 2>&1
+    --gtest_filter='GpuQuantize*:GpuDequantize*:GpuGemm.*:GpuGemmFast.*:*K16*:*K48*:*K64*:*K80*' >"$OUT/sanitizer-emu.log" 2>&1
   note "memcheck gpu_emulator_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*' >>"$OUT/sanitizer-emu.log" 2>&1
+    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*:GpuDequantize*' >>"$OUT/sanitizer-emu.log" 2>&1
   note "racecheck gpu_emulator_test (tiled GEMM staging, row reductions): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.Own*:FastFixture.Fused*:FastFixture.SubAndDiffNorms:FastFixture.Gated*' >>"$OUT/sanitizer.log" 2>&1
   note "racecheck gpu_dit_test (own flash, row programs, reductions; cuDNN's kernels excluded): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
@@ -137,9 +138,15 @@ if has torchcmp; then
 fi
 
 if has qbench; then
-  step "cuda_bench"
-  timeout 300 "$BIN_QB" >>"$LOG" 2>&1
-  note "cuda_bench: rc=$?"
+  # QBENCH_RUNS (default 1) whole runs of cuda_bench; with several, scripts/qbench_summary.py prints each row's median,
+  # min and max ratio across runs (memory-bound rows moved by up to 15% between runs on the H100).
+  for r in $(seq 1 "${QBENCH_RUNS:-1}"); do
+    step "cuda_bench run $r"
+    timeout 300 "$BIN_QB" >"$OUT/qbench-$r.txt" 2>&1
+    note "cuda_bench run $r: rc=$?"
+    cat "$OUT/qbench-$r.txt" >>"$LOG"
+  done
+  [ "${QBENCH_RUNS:-1}" -gt 1 ] && python3 scripts/qbench_summary.py "$OUT"/qbench-*.txt >"$OUT/qbench-summary.txt" 2>&1 && cat "$OUT/qbench-summary.txt" >>"$SUMMARY"
 fi
 
 if has profile; then

@@ -32,22 +32,36 @@ SIXBIT_HD int32_t e2m1_to_half_units(uint8_t code) {
   return (code & 8u) ? -v : v;
 }
 
-// fp32 -> E2M1 code, RNE with satfinite (see the header comment for every special case).
+// fp32 -> E2M1 code, RNE with satfinite (see the header comment for every special case), without a compare
+// chain: the quantize kernels spend most of their integer-pipe issue slots here (docs/perf-h100.md), so the
+// rounding is done by the FPU's own round-to-nearest-even addition.
+//   1. a = min(|x|, 6): everything above 5 saturates to 6 anyway, Inf gives 6, and a NaN gives 6 (a < 6 is
+//      false), i.e. magnitude code 7, cuda_fp4.h's NaN rule. After the clamp a < 8, so its binade index
+//      e = max(floor(log2 a), 0) is 0, 1 or 2 (a < 1 shares e = 0: codes 0 and 1 are E2M1's subnormals).
+//   2. E2M1's spacing in that binade is 2^(e-1) (0.5 below 2, 1 in [2, 4), 2 in [4, 6]). The magic
+//      M = 2^(e+22) has ulp 2^(e-1), so a + M rounds a to that spacing, ties to even, in one fp32 addition, and
+//      k = bits(a + M) - bits(M) counts spacings: k = RNE(a / 2^(e-1)), in 0..4.
+//   3. The code is k + 2e (e = 0: k itself; e = 1: 2 + RNE(a); e = 2: 4 + RNE(a/2)). Rounding up across a binade
+//      edge lands on the next binade's first code (a = 1.9: k = 4, code 4 = 2.0; a = 3.9: code 6 = 4.0), and a
+//      tie at 5 goes to k = 2, code 6 = 4.0, so no fix-up is needed; a in (5, 6] gives k = 3, code 7.
+//   4. The sign bit is kept (-0.0 and tiny negatives give 0x8), except for NaN (cuda_fp4.h drops it).
+// Checked against cuda_fp4.h on all 2^32 inputs, on the host (tests/exhaustive) and on the GPU (tests/gpu).
 SIXBIT_HD uint8_t e2m1_encode(float x) {
   const uint32_t u = f32_bits(x);
-  const uint8_t sign = static_cast<uint8_t>((u >> 31) << 3);
-  const float a = f32_from_bits(u & 0x7FFFFFFFu);
-  if (f32_is_nan(a)) return 0x7;  // cuda_fp4.h drops the NaN's sign
-  uint8_t mag;
-  // Thresholds are the midpoints between adjacent codes; each tie goes to the even code.
-  if (a <= 0.25f) mag = 0;   // tie 0.25 -> 0 (even)
-  else if (a < 0.75f) mag = 1;    // tie 0.75 -> 1.0 (code 2)
-  else if (a <= 1.25f) mag = 2;   // tie 1.25 -> 1.0
-  else if (a < 1.75f) mag = 3;    // tie 1.75 -> 2.0
-  else if (a <= 2.5f) mag = 4;    // tie 2.5  -> 2.0
-  else if (a < 3.5f) mag = 5;     // tie 3.5  -> 4.0
-  else if (a <= 5.0f) mag = 6;    // tie 5.0  -> 4.0
-  else mag = 7;                   // (5, inf] saturates to 6
+#if defined(__CUDA_ARCH__)
+  const float a = fminf(fabsf(x), 6.0f);  // one FMNMX with an |.| operand; fminf(NaN, 6) = 6, like the line below
+#else
+  const float abs_x = f32_from_bits(u & 0x7FFFFFFFu);
+  const float a = abs_x < 6.0f ? abs_x : 6.0f;
+#endif
+  uint32_t exp_field = f32_bits(a) >> 23;
+  exp_field = exp_field < 127u ? 127u : exp_field;  // 127, 128 or 129: e = exp_field - 127
+  const uint32_t magic_bits = (exp_field + 22u) << 23;
+  const uint32_t k = f32_bits(a + f32_from_bits(magic_bits)) - magic_bits;
+  const uint32_t mag = k + 2u * (exp_field - 127u);
+  // Sign bit set and not NaN in one signed compare: as int32, negative numbers from -0.0 (INT32_MIN) to -Inf
+  // (0xFF800000) lie at or below -Inf's pattern, negative NaNs above it, and everything positive is >= 0.
+  const uint32_t sign = static_cast<int32_t>(u) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u;
   return static_cast<uint8_t>(sign | mag);
 }
 

@@ -38,8 +38,12 @@ struct Nvfp4GlobalScales {
 
 SIXBIT_HD float nvfp4_fminf(float a, float b) { return a < b ? a : b; }  // no NaN reaches here
 SIXBIT_HD float nvfp4_fmaxabs(float m, float x) {
+#if defined(__CUDA_ARCH__)
+  return fmaxf(m, fabsf(x));  // one FMNMX with an |.| operand; the same value as below (m is never NaN)
+#else
   const float a = fmt::f32_from_bits(fmt::f32_bits(x) & 0x7FFFFFFFu);
   return a > m ? a : m;  // like fmaxf: a NaN element never becomes the max
+#endif
 }
 
 // 6 * 448: the E2M1 max times the E4M3 max, exact in fp32.

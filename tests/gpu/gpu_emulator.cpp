@@ -90,6 +90,15 @@ TEST(GpuGemm, ExactKernelsAndCublasLtMatchEmulatorBitForBit) {
     y.poison();
     cuda::gemm_w8a8_cublaslt(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, y.ptr, acc.ptr, s.M, s.N, s.K, nullptr);
     EXPECT_TRUE(same_bits(y.host(), ref)) << "W8A8 cuBLASLt M=" << s.M << " N=" << s.N << " K=" << s.K;
+    // bf16 output: the emulator's fp32 result rounded by cuda_bf16.h's own host conversion (nearest even), bit for bit.
+    std::vector<uint16_t> ref_bf16(ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      const __nv_bfloat16 b = __float2bfloat16_rn(ref[i]);
+      std::memcpy(&ref_bf16[i], &b, sizeof b);
+    }
+    DeviceBuffer<uint16_t> y_bf16(ref.size());
+    cuda::gemm_w8a8_cublaslt(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, reinterpret_cast<__nv_bfloat16*>(y_bf16.ptr), acc.ptr, s.M, s.N, s.K, nullptr);
+    EXPECT_EQ(y_bf16.host(), ref_bf16) << "W8A8 cuBLASLt, bf16 out, M=" << s.M << " N=" << s.N << " K=" << s.K;
 
     gemm::gemm_w4a4(a4, w4, nullptr, ref.data());
     y.poison();
@@ -149,7 +158,7 @@ TEST(GpuGemm, CublasLtInt32AccumulatorsAreExact) {
 // tol = (KB*u + K*2^-22 + 8u) * ga*gw * P. Also required: some outputs differ (the fast path is not secretly exact).
 TEST(GpuGemm, W4a4FastWithinDerivedBound) {
   SKIP_WITHOUT_GPU();
-  int64_t differing = 0, checked = 0;
+  int64_t differing = 0, checked = 0, differing_bf16 = 0;
   for (const Shape s : kShapes) {
     const auto xa = adversarial(s.M, s.K, 41), xw = adversarial(s.N, s.K, 42);
     const auto a4 = quant::nvfp4_quantize(xa.data(), s.M, s.K, quant::Nvfp4Recipe::kTe);
@@ -165,6 +174,10 @@ TEST(GpuGemm, W4a4FastWithinDerivedBound) {
     DeviceBuffer<float> y(ref.size());
     cuda::gemm_w4a4_fast(dap.ptr, das.ptr, a4.global_decode, dwp.ptr, dws.ptr, w4.global_decode, y.ptr, abf.ptr, wbf.ptr, s.M, s.N, s.K, nullptr);
     const auto got = y.host();
+    DeviceBuffer<uint16_t> y16(ref.size());  // poisoned: 0xFFFF is a bf16 NaN
+    cuda::gemm_w4a4_fast(dap.ptr, das.ptr, a4.global_decode, nullptr, nullptr, w4.global_decode, reinterpret_cast<__nv_bfloat16*>(y16.ptr), abf.ptr,
+                         wbf.ptr, s.M, s.N, s.K, nullptr);
+    const auto got16 = y16.host();
     const double u = std::ldexp(1.0, -24), g = static_cast<double>(a4.global_decode) * w4.global_decode;
     const double rel = (s.K / 16) * u + s.K * std::ldexp(1.0, -22) + 8 * u;
     for (int64_t m = 0; m < s.M; ++m)
@@ -176,11 +189,18 @@ TEST(GpuGemm, W4a4FastWithinDerivedBound) {
         EXPECT_LE(std::fabs(static_cast<double>(got[i]) - ref[i]), rel * g * P) << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
         differing += got[i] != ref[i];
         ++checked;
+        // bf16 output: cuBLASLt rounds alpha * acc to bf16 (8 significant bits), adding at most half a bf16 ulp: 2^-8 relative.
+        const double g16 = static_cast<double>(fmt::f32_from_bits(uint32_t{got16[i]} << 16));
+        ASSERT_FALSE(std::isnan(g16)) << "bf16 poison survived at " << m << "," << n;
+        EXPECT_LE(std::fabs(g16 - ref[i]), rel * g * P + std::ldexp(1.0, -8) * (std::fabs(ref[i]) + rel * g * P))
+            << "bf16 out, M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
+        differing_bf16 += g16 != ref[i];
       }
   }
   EXPECT_GT(differing, 0) << "fast path bit-identical on all " << checked << " outputs: the comparison looks vacuous";
-  std::printf("W4A4 fast: %lld of %lld outputs differ from the emulator (all within the bound)\n", static_cast<long long>(differing),
-              static_cast<long long>(checked));
+  EXPECT_GT(differing_bf16, 0) << "bf16-out fast path bit-identical on all outputs: the comparison looks vacuous";
+  std::printf("W4A4 fast: %lld of %lld outputs differ from the emulator (all within the bound); bf16 out: %lld\n", static_cast<long long>(differing),
+              static_cast<long long>(checked), static_cast<long long>(differing_bf16));
 }
 
 TEST(GpuGemm, RejectsKNotMultipleOf16) {

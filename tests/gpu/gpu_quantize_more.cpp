@@ -210,6 +210,35 @@ TEST(GpuQuantizeMore, TensorAmaxFp32AndBf16CountNanAndMatchEmulator) {
   }
 }
 
+// NVFP4 -> bf16 dequantization (the fast paths' operand pass) is exact: e2m1 * ue4m3 has <= 6 significant bits and
+// lies in bf16's range, so every output must equal RN_bf16(e2m1_decode * ue4m3_decode), which is that product's
+// bf16 truncation. Aligned buffers take the one-thread-per-block kernel, a 1-byte offset the per-byte fallback.
+TEST(GpuDequantize, Nvfp4ToBf16ExactOnBothKernels) {
+  const int64_t rows = 67, cols = 160;  // 670 blocks: not a multiple of the 256-thread CTA
+  // The ties input: every block has a scale of its own (2^-6..2^8) and most codes are nonzero (the lognormal-gain
+  // input leaves three quarters of the outputs zero: small blocks underflow against the tensor amax).
+  const auto q = quant::nvfp4_quantize(nvfp4_input(rows, cols, 61, true).data(), rows, cols, quant::Nvfp4Recipe::kTe);
+  std::vector<uint16_t> want(static_cast<size_t>(rows * cols));
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const uint8_t code = fmt::e2m1_unpack(q.packed[static_cast<size_t>(i / 2)], static_cast<int>(i & 1));
+    const float v = fmt::e2m1_decode(code) * fmt::ue4m3_decode(q.scales[static_cast<size_t>(i / 16)]);
+    ASSERT_EQ(fmt::f32_bits(v) & 0xFFFFu, 0u) << "the product is not exact in bf16 at " << i;
+    want[static_cast<size_t>(i)] = static_cast<uint16_t>(fmt::f32_bits(v) >> 16);
+    nonzero += v != 0.0f;
+  }
+  EXPECT_GT(nonzero, rows * cols / 2);  // checked on the CPU too: the expected values are not mostly zeros
+  SKIP_WITHOUT_GPU();
+  for (const int offset : {0, 1}) {  // bytes into the packed buffer: 0 = vector kernel, 1 = fallback
+    std::vector<uint8_t> packed(static_cast<size_t>(offset), 0);
+    packed.insert(packed.end(), q.packed.begin(), q.packed.end());
+    Dev<uint8_t> dp(packed), ds(q.scales);
+    Dev<uint16_t> out(want.size(), 0xFF);
+    cuda::nvfp4_dequantize_bf16(dp.ptr + offset, ds.ptr, rows, cols, out.ptr, nullptr);
+    EXPECT_EQ(out.host(), want) << "packed offset " << offset;
+  }
+}
+
 // Fast W4A8 (int8 A -> bf16 exactly, W -> bf16 exactly, cuBLASLt fp32 out, then (y * sa[m]) * gw + bias[n]) sums
 // the same exact products as the emulator in another order. With u = 2^-24, KB = K/16, P = sum_k |a_k * w_k| (a_k the
 // int8 code, w_k = e2m1 * s8, exact in double) and Y = sa[m] * gw * P:

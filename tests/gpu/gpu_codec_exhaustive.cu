@@ -1,0 +1,80 @@
+// The scalar codecs as the GPU compiles them, against CUDA's own conversions on the GPU, for every one of the 2^32
+// fp32 bit patterns (tests/exhaustive does the same on the host). The quantize kernels call fmt::e2m1_encode and
+// fmt::e4m3_encode (through ue4m3_encode) in device code, where nvcc may lower the same source differently from
+// g++ (FMNMX, canonical NaNs, flush-to-zero choices), so the host sweep alone does not cover them.
+// Oracles: cuda_fp4.h __nv_cvt_float_to_fp4 (on sm_90 NVIDIA's software path; sm_100+ would use the hardware
+// cvt) and cuda_fp8.h __nv_cvt_float_to_fp8 (sm_89+: the hardware cvt.rn.satfinite.e4m3x2.f32).
+// Run: build-device/tests/gpu/gpu_emulator_test --gtest_filter='GpuCodecExhaustive*' (scripts/device.sh tests).
+#include <cuda_fp4.h>
+#include <cuda_fp8.h>
+#include <gtest/gtest.h>
+
+#include "cuda/check.cuh"
+#include "emulation/formats/e2m1.hpp"
+#include "emulation/formats/e4m3.hpp"
+#include "tests/gpu/gpu_test_support.hpp"
+
+namespace sixbit::gpu_test {
+namespace {
+
+struct SweepResult {
+  unsigned long long mismatches;
+  unsigned int first_mismatch;  // the smallest mismatching bit pattern (0xFFFFFFFF when none)
+  unsigned int codes_seen[8];   // a 256-bit set of the codes our encoder produced: guards a sweep that saw nothing
+};
+
+template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite
+__global__ void sweep_all_fp32_kernel(SweepResult* r) {
+  const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
+  for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
+    const float x = __uint_as_float(static_cast<uint32_t>(i));
+    uint8_t ours, cuda;
+    if constexpr (kFormat == 0) {
+      ours = fmt::e2m1_encode(x);
+      cuda = static_cast<uint8_t>(__nv_cvt_float_to_fp4(x, __NV_E2M1, cudaRoundNearest));
+    } else {
+      ours = fmt::e4m3_encode(x, fmt::Saturation::kSatFinite);
+      cuda = static_cast<uint8_t>(__nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3));
+    }
+    if (ours != cuda) {
+      atomicAdd(&r->mismatches, 1ull);
+      atomicMin(&r->first_mismatch, static_cast<unsigned int>(i));
+    }
+    // One atomicOr per new (code, warp) would be cheaper; the sweep takes well under a second either way.
+    const unsigned int bit = 1u << (ours & 31u);
+    if ((*static_cast<volatile unsigned int*>(&r->codes_seen[ours >> 5]) & bit) == 0u) atomicOr(&r->codes_seen[ours >> 5], bit);
+  }
+}
+
+template <int kFormat>
+SweepResult sweep_all_fp32() {
+  DeviceBuffer<SweepResult> r(1, 0x00);
+  const unsigned int none = 0xFFFFFFFFu;
+  SIXBIT_CUDA_CHECK(cudaMemcpy(&r.ptr->first_mismatch, &none, sizeof none, cudaMemcpyHostToDevice));
+  sweep_all_fp32_kernel<kFormat><<<4096, 256>>>(r.ptr);
+  SIXBIT_CUDA_CHECK_LAUNCH();
+  return r.host()[0];
+}
+
+int popcount_codes(const SweepResult& r) {
+  int n = 0;
+  for (unsigned int w : r.codes_seen) n += __builtin_popcount(w);
+  return n;
+}
+
+TEST(GpuCodecExhaustive, E2M1EncodeMatchesCudaFp4OnAllFp32) {
+  SKIP_WITHOUT_GPU();
+  const SweepResult r = sweep_all_fp32<0>();
+  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), 16) << "all 16 E2M1 codes (signed zeros included) must occur";
+}
+
+TEST(GpuCodecExhaustive, E4M3SatFiniteEncodeMatchesHardwareCvtOnAllFp32) {
+  SKIP_WITHOUT_GPU();
+  const SweepResult r = sweep_all_fp32<1>();
+  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), 255) << "every E4M3 code but 0xFF (satfinite never makes -NaN)";
+}
+
+}  // namespace
+}  // namespace sixbit::gpu_test
