@@ -7,6 +7,7 @@
 #   sanitize  compute-sanitizer memcheck on gpu_dit_test, racecheck on its shared-memory kernels
 #   qbench    cuda_bench (quantize / GEMM kernels against copy and cuBLASLt bf16); QBENCH_RUNS=N repeats it and
 #             summarizes each row over the runs (scripts/qbench_summary.py)
+#   sass      cuobjdump of the NVFP4 quantize kernels (te; fp32 and bf16 input) with an opcode histogram
 #   profile   ncu (speed of light, occupancy, warp stall reasons) on one launch each of the NVFP4 quantize, INT8
 #             per-row and tiled exact W4A4 kernels inside cuda_bench: the evidence for docs/perf-h100.md's bounds
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
@@ -158,6 +159,25 @@ if has profile; then
       "$BIN_QB" >>"$OUT/ncu.txt" 2>&1
     note "ncu ${k%:*}: rc=$?"
   done
+fi
+
+if has sass; then
+  step "sass"
+  # The NVFP4 quantizer's machine code (te recipe, fp32 and bf16 input) and its opcode histogram: which instructions
+  # a bit-exact encode costs per element (docs/perf-h100.md).
+  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /nvfp4_quantize_kernel/ && $0 ~ /RecipeE0/)} keep' >"$OUT/sass-nvfp4.txt"
+  python3 - "$OUT/sass-nvfp4.txt" >>"$SUMMARY" <<'PY'
+import collections, re, sys
+fun, hist = None, collections.OrderedDict()
+for line in open(sys.argv[1]):
+    if "Function : " in line:
+        fun = line.split("Function : ")[1].strip(); hist[fun] = collections.Counter(); continue
+    m = re.match(r"\s+/\*[0-9a-f]{4}\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)(\.[A-Z0-9_.]+)?", line)
+    if fun and m: hist[fun][m.group(2)] += 1
+for f, c in hist.items():
+    print(f"sass {f[:90]}: {sum(c.values())} instructions; " + ", ".join(f"{k} {v}" for k, v in c.most_common(24)))
+PY
+  note "sass: $(grep -c 'Function :' "$OUT/sass-nvfp4.txt") kernels dumped"
 fi
 
 if has peer; then
