@@ -5,12 +5,14 @@
 #include <omp.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
+#include "emulation/formats/int8.hpp"
 #include "emulation/formats/ue8m0.hpp"
 
 #if defined(SIXBIT_HAVE_CUDA_HEADERS)
@@ -90,6 +92,19 @@ TEST(ExhaustiveFp32, E2M1EncodeMatchesCudaFp4) {
   // 16 codes: 0x0..0x7 and 0x8..0xF (negative zero included: -0.0 and tiny negatives give 0x8).
   expect_clean(sweep_all_fp32(ours, cuda), 16, ours, cuda);
 #endif
+}
+
+// INT8 (inv_scale = 1, so the product is x itself): the magic-number rounding against libm's std::nearbyint (RNE under
+// the default rounding mode) and a clamp; NaN gives 0. Needs no CUDA headers.
+TEST(ExhaustiveFp32, Int8EncodeMatchesNearbyintAndClamp) {
+  auto ours = [](float x) { return static_cast<uint8_t>(int8_encode(x, 1.0f)); };
+  auto libm = [](float x) {
+    if (std::isnan(x)) return uint8_t{0};
+    const float r = std::nearbyint(x);
+    return static_cast<uint8_t>(static_cast<int8_t>(r > 127.0f ? 127 : (r < -127.0f ? -127 : static_cast<int>(r))));
+  };
+  // 255 codes: -127..127; -128 (0x80) never.
+  expect_clean(sweep_all_fp32(ours, libm), 255, ours, libm);
 }
 
 TEST(ExhaustiveFp32, E4M3SatFiniteEncodeMatchesCudaFp8) {

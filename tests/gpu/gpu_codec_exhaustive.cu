@@ -1,5 +1,5 @@
-// The scalar codecs as the GPU compiles them, against CUDA's own conversions on the GPU, for every one of the 2^32
-// fp32 bit patterns (tests/exhaustive does the same on the host). The quantize kernels call fmt::e2m1_encode and
+// The scalar codecs as the GPU compiles them, against CUDA's own conversions on the GPU (for INT8: rintf), for every
+// one of the 2^32 fp32 bit patterns (tests/exhaustive does the same on the host). The quantize kernels call fmt::e2m1_encode and
 // fmt::e4m3_encode (through ue4m3_encode) in device code, where nvcc may lower the same source differently from
 // g++ (FMNMX, canonical NaNs, flush-to-zero choices), so the host sweep alone does not cover them.
 // Oracles: cuda_fp4.h __nv_cvt_float_to_fp4 (on sm_90 NVIDIA's software path; sm_100+ would use the hardware
@@ -14,6 +14,7 @@
 #include "cuda/check.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
+#include "emulation/formats/int8.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 
 namespace sixbit::gpu_test {
@@ -25,7 +26,7 @@ struct SweepResult {
   unsigned int codes_seen[8];   // a 256-bit set of the codes our encoder produced: guards a sweep that saw nothing
 };
 
-template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite
+template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1)
 __global__ void sweep_all_fp32_kernel(SweepResult* r) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
   for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
@@ -34,6 +35,11 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r) {
     if constexpr (kFormat == 0) {
       ours = fmt::e2m1_encode(x);
       cuda = static_cast<uint8_t>(__nv_cvt_float_to_fp4(x, __NV_E2M1, cudaRoundNearest));
+    } else if constexpr (kFormat == 2) {
+      // INT8: the magic-number rounding against the device's own rintf (FRND) and a clamp; NaN gives 0.
+      ours = static_cast<uint8_t>(fmt::int8_encode(x, 1.0f));
+      const float r = rintf(x);
+      cuda = (x != x) ? uint8_t{0} : static_cast<uint8_t>(static_cast<int8_t>(r > 127.0f ? 127 : (r < -127.0f ? -127 : static_cast<int>(r))));
     } else {
       // The software codec compiled for the device against cuda_fp8.h, and the dispatching e4m3_encode (the hardware
       // convert on sm_89+) against the same: a mismatch of either counts.
@@ -79,6 +85,13 @@ TEST(GpuCodecExhaustive, E4M3SatFiniteSoftAndDispatchedEncodeMatchHardwareCvtOnA
   const SweepResult r = sweep_all_fp32<1>();
   EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
   EXPECT_EQ(popcount_codes(r), 255) << "every E4M3 code but 0xFF (satfinite never makes -NaN)";
+}
+
+TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {
+  SKIP_WITHOUT_GPU();
+  const SweepResult r = sweep_all_fp32<2>();
+  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), 255) << "every INT8 code from -127 to 127";
 }
 
 }  // namespace
