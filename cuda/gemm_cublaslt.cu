@@ -76,6 +76,9 @@ const LtPlan& lt_plan_tn(cudaDataType_t ab, cudaDataType_t c_type, cublasCompute
   int found = 0;
   const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(ctx.handle, p.op, p.la, p.lb, p.lc, p.lc, pref, 1, &heur, &found);
   cublasLtMatmulPreferenceDestroy(pref);
+  if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {  // nothing is cached: release the descriptors before reporting
+    cublasLtMatrixLayoutDestroy(p.lc), cublasLtMatrixLayoutDestroy(p.lb), cublasLtMatrixLayoutDestroy(p.la), cublasLtMatmulDescDestroy(p.op);
+  }
   SIXBIT_CUBLAS_CHECK(hs);
   SIXBIT_CHECK(found > 0, "cuBLASLt has no algorithm for this GEMM (M=", M, ", N=", N, ", K=", K, ")");
   p.algo = heur.algo;
