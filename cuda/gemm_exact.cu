@@ -33,8 +33,16 @@ void launch_tiled(kernels::tiled::Kind kind, const kernels::tiled::TiledArgs& ar
 }
 
 // The naive kernels index rows by blockIdx.y (< 65536 blocks of 16 rows): larger M runs in row slices.
-constexpr int64_t kNaiveRows = 65535 * 16;
-dim3 naive_grid(int64_t rows, int64_t N) { return dim3(static_cast<unsigned>((N + 15) / 16), static_cast<unsigned>((rows + 15) / 16)); }
+// launch(m0, rows, grid) enqueues one slice; every launch is checked here.
+template <typename Launch>
+void for_each_naive_slice(int64_t M, int64_t N, Launch launch) {
+  constexpr int64_t kNaiveRows = 65535 * 16;
+  for (int64_t m0 = 0; m0 < M; m0 += kNaiveRows) {
+    const int64_t rows = std::min(kNaiveRows, M - m0);
+    launch(m0, rows, dim3(static_cast<unsigned>((N + 15) / 16), static_cast<unsigned>((rows + 15) / 16)));
+    SIXBIT_CUDA_CHECK_LAUNCH();
+  }
+}
 }  // namespace
 
 void gemm_w8a8_exact(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N, int64_t K,
@@ -45,11 +53,9 @@ void gemm_w8a8_exact(const int8_t* a, const float* sa, const int8_t* w, const fl
     launch_tiled(kernels::tiled::Kind::kW8A8, {a, nullptr, sa, w, nullptr, sw, 0.0f, bias, y, M, N, K}, stream);
     return;
   }
-  for (int64_t m0 = 0; m0 < M; m0 += kNaiveRows) {
-    const int64_t rows = std::min(kNaiveRows, M - m0);
-    kernels::gemm_w8a8_exact_naive_kernel<<<naive_grid(rows, N), dim3(16, 16), 0, stream>>>(a + m0 * K, sa + m0, w, sw, bias, y + m0 * N, rows, N, K);
-    SIXBIT_CUDA_CHECK_LAUNCH();
-  }
+  for_each_naive_slice(M, N, [&](int64_t m0, int64_t rows, dim3 grid) {
+    kernels::gemm_w8a8_exact_naive_kernel<<<grid, dim3(16, 16), 0, stream>>>(a + m0 * K, sa + m0, w, sw, bias, y + m0 * N, rows, N, K);
+  });
 }
 
 void gemm_w4a4_exact(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
@@ -61,12 +67,10 @@ void gemm_w4a4_exact(const uint8_t* a_packed, const uint8_t* a_scales, float a_g
     launch_tiled(kernels::tiled::Kind::kW4A4, {a_packed, a_scales, nullptr, w_packed, w_scales, nullptr, alpha, bias, y, M, N, K}, stream);
     return;
   }
-  for (int64_t m0 = 0; m0 < M; m0 += kNaiveRows) {
-    const int64_t rows = std::min(kNaiveRows, M - m0);
-    kernels::gemm_w4a4_exact_naive_kernel<<<naive_grid(rows, N), dim3(16, 16), 0, stream>>>(a_packed + m0 * (K / 2), a_scales + m0 * (K / 16), w_packed,
-                                                                                             w_scales, alpha, bias, y + m0 * N, rows, N, K);
-    SIXBIT_CUDA_CHECK_LAUNCH();
-  }
+  for_each_naive_slice(M, N, [&](int64_t m0, int64_t rows, dim3 grid) {
+    kernels::gemm_w4a4_exact_naive_kernel<<<grid, dim3(16, 16), 0, stream>>>(a_packed + m0 * (K / 2), a_scales + m0 * (K / 16), w_packed, w_scales, alpha,
+                                                                              bias, y + m0 * N, rows, N, K);
+  });
 }
 
 void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
@@ -78,12 +82,10 @@ void gemm_w4a8_exact(const int8_t* a, const float* sa, const uint8_t* w_packed, 
     launch_tiled(kernels::tiled::Kind::kW4A8, {a, nullptr, sa, w_packed, w_scales, nullptr, alpha, bias, y, M, N, K}, stream);
     return;
   }
-  for (int64_t m0 = 0; m0 < M; m0 += kNaiveRows) {
-    const int64_t rows = std::min(kNaiveRows, M - m0);
-    kernels::gemm_w4a8_exact_naive_kernel<<<naive_grid(rows, N), dim3(16, 16), 0, stream>>>(a + m0 * K, sa + m0, w_packed, w_scales, alpha, bias,
-                                                                                             y + m0 * N, rows, N, K);
-    SIXBIT_CUDA_CHECK_LAUNCH();
-  }
+  for_each_naive_slice(M, N, [&](int64_t m0, int64_t rows, dim3 grid) {
+    kernels::gemm_w4a8_exact_naive_kernel<<<grid, dim3(16, 16), 0, stream>>>(a + m0 * K, sa + m0, w_packed, w_scales, alpha, bias, y + m0 * N, rows, N,
+                                                                              K);
+  });
 }
 
 namespace {

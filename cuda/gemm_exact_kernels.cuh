@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "cuda/bf16_bits.cuh"
 #include "emulation/gemm/qgemm_scalar.hpp"
 
 namespace sixbit::cuda::kernels {
@@ -34,8 +35,7 @@ __device__ __forceinline__ void store_out(float* y, int64_t i, float v) { y[i] =
 __device__ __forceinline__ void store_out(__nv_bfloat16* y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
 __device__ __forceinline__ void store_out4(float* y, int64_t i4, float4 v) { reinterpret_cast<float4*>(y)[i4] = v; }
 __device__ __forceinline__ void store_out4(__nv_bfloat16* y, int64_t i4, float4 v) {
-  const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);  // .x is the lower address
-  reinterpret_cast<uint2*>(y)[i4] = make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
+  reinterpret_cast<uint2*>(y)[i4] = make_uint2(bf16x2_bits(v.x, v.y), bf16x2_bits(v.z, v.w));
 }
 
 template <typename OutT>

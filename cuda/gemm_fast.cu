@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "cuda/backend.hpp"
+#include "cuda/bf16_bits.cuh"
 #include "cuda/check.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
@@ -34,8 +35,7 @@ __global__ void nvfp4_dequantize_bf16_block_kernel(const uint2* __restrict__ pac
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       const uint32_t byte = ((i < 4 ? p.x : p.y) >> (8 * (i & 3))) & 0xFFu;  // byte i: elements 2i (low nibble), 2i+1
-      const __nv_bfloat162 v = __floats2bfloat162_rn(e2m1_value[byte & 15u] * s, e2m1_value[byte >> 4] * s);  // .x = low half
-      word[i] = *reinterpret_cast<const uint32_t*>(&v);
+      word[i] = bf16x2_bits(e2m1_value[byte & 15u] * s, e2m1_value[byte >> 4] * s);
     }
     out[2 * b] = make_uint4(word[0], word[1], word[2], word[3]);
     out[2 * b + 1] = make_uint4(word[4], word[5], word[6], word[7]);

@@ -1,6 +1,7 @@
 // Launchers for cuda/quantize_kernels.cuh (fp32 and bf16 inputs). Build: part of sixbit_cuda
 // (`cmake --build build --target sixbit_cuda`); test: tests/gpu (`ctest --test-dir build -L gpu`, scripts/device.sh).
 #include <algorithm>
+#include <atomic>
 #include "common/check.hpp"
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
@@ -20,10 +21,17 @@ bool device_available(std::string* why) {
 }
 
 namespace {
+// The current device's SM count, asked of the driver once per device (tensor_amax runs once per quantized tensor).
 int sm_count() {
-  int dev = 0, sms = 0;
+  static std::atomic<int> cached[64] = {};
+  int dev = 0;
   SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
-  SIXBIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  if (dev >= 64) dev = 63;  // never on the lent machines; a wrong guess here only sizes a grid-stride grid
+  int sms = cached[dev].load(std::memory_order_relaxed);
+  if (sms == 0) {
+    SIXBIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    cached[dev].store(sms, std::memory_order_relaxed);
+  }
   return sms;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "cuda/bf16_bits.cuh"
 #include "emulation/formats/int8.hpp"
 #include "emulation/quant/nvfp4_block.hpp"
 
@@ -17,7 +18,6 @@ namespace sixbit::cuda::kernels {
 // ---- loads: 4 consecutive elements (one float4, or 8 bytes of bf16) or one element, widened exactly --------
 // raw4 loads 4 elements as stored (float4, or uint2 of bf16 bits: half the registers while a load is in flight);
 // widen4 turns them into 4 floats.
-__device__ __forceinline__ float bf16_bits_to_f32(uint32_t h) { return __uint_as_float(h << 16); }
 __device__ __forceinline__ float4 raw4(const float* __restrict__ x, int64_t q) { return reinterpret_cast<const float4*>(x)[q]; }
 __device__ __forceinline__ uint2 raw4(const __nv_bfloat16* __restrict__ x, int64_t q) { return reinterpret_cast<const uint2*>(x)[q]; }
 __device__ __forceinline__ float4 widen4(float4 v) { return v; }

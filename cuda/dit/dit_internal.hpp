@@ -126,7 +126,6 @@ void verify_diff_norms(const float* a, const float* b, int64_t rows, int64_t col
 void run_row_program(const RowProgram& p, cudaStream_t s);
 void nvfp4_fakequant_bf16(const void* x_bf16, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax, void* out_bf16,
                           float* global_decode_out, cudaStream_t s);
-void amax_bf16(const void* x_bf16, int64_t n, float* amax, cudaStream_t s);
 void scalar_mul(const float* a, float b, float* out, cudaStream_t s);
 void f32_to_bf16(const float* x, void* y, int64_t n, cudaStream_t s);
 void sub_to_bf16(const void* a, DType ta, const void* b, DType tb, void* out, int64_t n, cudaStream_t s);

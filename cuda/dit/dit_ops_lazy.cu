@@ -129,7 +129,7 @@ void CudaDitOps::Impl::operand_fq(DevTensor& t) {
   if (!t.op_amax) {  // a materialised bf16 tensor: its amax was not a side output of a row program
     t.op_amax = arena.alloc(sizeof(float), MemCategory::kActivation);
     Prof pr(this, kProfQuant);
-    dit::amax_bf16(a.get(), t.rows * t.cols, dit::ptr<float>(t.op_amax), stream);
+    tensor_amax_bf16(dit::ptr<__nv_bfloat16>(a), t.rows * t.cols, dit::ptr<float>(t.op_amax), nullptr, stream);
   }
   Prof pr(this, kProfQuant);
   t.op_fq = arena.alloc(size_t(t.rows * t.cols) * 2, MemCategory::kActivation);

@@ -49,18 +49,10 @@ __global__ void nvfp4_fakequant_kernel(const __nv_bfloat16* __restrict__ x, int6
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const uint8_t byte = packed[4 * h + i];
-      const __nv_bfloat162 p = __floats2bfloat162_rn(fmt::e2m1_decode(fmt::e2m1_unpack(byte, 0)) * s8, fmt::e2m1_decode(fmt::e2m1_unpack(byte, 1)) * s8);
-      w[i] = *reinterpret_cast<const uint32_t*>(&p);
+      w[i] = bf16x2_bits(fmt::e2m1_decode(fmt::e2m1_unpack(byte, 0)) * s8, fmt::e2m1_decode(fmt::e2m1_unpack(byte, 1)) * s8);
     }
     dst[h] = make_uint4(w[0], w[1], w[2], w[3]);
   }
-}
-
-__global__ void amax_bf16_kernel(const __nv_bfloat16* __restrict__ x, int64_t n, unsigned int* __restrict__ amax_bits) {
-  float m = 0.0f;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) m = fmaxf(m, fabsf(__bfloat162float(x[i])));
-  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
-  if ((threadIdx.x & 31) == 0) atomicMax(amax_bits, __float_as_uint(m));
 }
 
 __global__ void scalar_mul_kernel(const float* a, float b, float* out) { *out = *a * b; }
@@ -178,14 +170,6 @@ void nvfp4_fakequant_bf16(const void* x, int64_t rows, int64_t cols, quant::Nvfp
   const int64_t blocks = rows * cols / 16;
   kernels::nvfp4_fakequant_kernel<<<grid_for(blocks, 256), 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), blocks, recipe, amax,
                                                                       static_cast<__nv_bfloat16*>(out), global_decode);
-  SIXBIT_CUDA_CHECK_LAUNCH();
-}
-
-void amax_bf16(const void* x, int64_t n, float* amax, cudaStream_t s) {
-  SIXBIT_CUDA_CHECK(cudaMemsetAsync(amax, 0, sizeof(float), s));
-  if (n == 0) return;
-  const int64_t blocks = std::min<int64_t>((n + 255) / 256, 132 * 8);
-  kernels::amax_bf16_kernel<<<static_cast<unsigned>(blocks), 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), n, reinterpret_cast<unsigned int*>(amax));
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 

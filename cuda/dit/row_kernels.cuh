@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "cuda/bf16_bits.cuh"
 #include "cuda/dit/row_program.hpp"
 #include "emulation/formats/int8.hpp"
 
@@ -43,10 +44,7 @@ __device__ __forceinline__ void load4_bf16(const void* base, int64_t idx, float 
   v[0] = __low2float(lo), v[1] = __high2float(lo), v[2] = __low2float(hi), v[3] = __high2float(hi);
 }
 __device__ __forceinline__ void store4_bf16(void* base, int64_t idx, const float v[4]) {
-  const __nv_bfloat162 lo = __floats2bfloat162_rn(v[0], v[1]), hi = __floats2bfloat162_rn(v[2], v[3]);
-  uint2 u;
-  u.x = *reinterpret_cast<const uint32_t*>(&lo), u.y = *reinterpret_cast<const uint32_t*>(&hi);
-  *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(base) + idx) = u;
+  *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(base) + idx) = make_uint2(bf16x2_bits(v[0], v[1]), bf16x2_bits(v[2], v[3]));
 }
 
 __device__ __forceinline__ void decode4(const RowProgram& p, int64_t r, int64_t c, float v[4]) {

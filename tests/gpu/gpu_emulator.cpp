@@ -165,10 +165,6 @@ TEST(GpuGemm, W4a4FastWithinDerivedBound) {
     const auto w4 = quant::nvfp4_quantize(xw.data(), s.N, s.K, quant::Nvfp4Recipe::kTe);
     std::vector<float> ref(static_cast<size_t>(s.M * s.N));
     gemm::gemm_w4a4(a4, w4, nullptr, ref.data());
-    auto value = [](const quant::Nvfp4Tensor& t, int64_t r, int64_t k) {
-      const uint8_t code = fmt::e2m1_unpack(t.packed[static_cast<size_t>((r * t.cols + k) / 2)], static_cast<int>(k & 1));
-      return static_cast<double>(fmt::e2m1_decode(code)) * fmt::ue4m3_decode(t.scales[static_cast<size_t>(r * (t.cols / 16) + k / 16)]);
-    };
     DeviceBuffer<uint8_t> dap(a4.packed), das(a4.scales), dwp(w4.packed), dws(w4.scales);
     DeviceBuffer<uint16_t> abf(static_cast<size_t>(s.M * s.K)), wbf(static_cast<size_t>(s.N * s.K));
     DeviceBuffer<float> y(ref.size());
@@ -183,7 +179,7 @@ TEST(GpuGemm, W4a4FastWithinDerivedBound) {
     for (int64_t m = 0; m < s.M; ++m)
       for (int64_t n = 0; n < s.N; ++n) {
         double P = 0;
-        for (int64_t k = 0; k < s.K; ++k) P += std::fabs(value(a4, m, k) * value(w4, n, k));
+        for (int64_t k = 0; k < s.K; ++k) P += std::fabs(double{nvfp4_element_value(a4, m, k)} * nvfp4_element_value(w4, n, k));
         const size_t i = static_cast<size_t>(m * s.N + n);
         ASSERT_FALSE(std::isnan(got[i])) << "poison survived at " << m << "," << n;
         EXPECT_LE(std::fabs(static_cast<double>(got[i]) - ref[i]), rel * g * P) << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;

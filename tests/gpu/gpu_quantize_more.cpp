@@ -221,8 +221,7 @@ TEST(GpuDequantize, Nvfp4ToBf16ExactOnBothKernels) {
   std::vector<uint16_t> want(static_cast<size_t>(rows * cols));
   int64_t nonzero = 0;
   for (int64_t i = 0; i < rows * cols; ++i) {
-    const uint8_t code = fmt::e2m1_unpack(q.packed[static_cast<size_t>(i / 2)], static_cast<int>(i & 1));
-    const float v = fmt::e2m1_decode(code) * fmt::ue4m3_decode(q.scales[static_cast<size_t>(i / 16)]);
+    const float v = nvfp4_element_value(q, i / cols, i % cols);
     ASSERT_EQ(fmt::f32_bits(v) & 0xFFFFu, 0u) << "the product is not exact in bf16 at " << i;
     want[static_cast<size_t>(i)] = static_cast<uint16_t>(fmt::f32_bits(v) >> 16);
     nonzero += v != 0.0f;
@@ -274,9 +273,7 @@ TEST(GpuGemmFast, W4a8Int8ANvfp4WWithinDerivedBound) {
       for (int64_t n = 0; n < N; ++n) {
         double P = 0;
         for (int64_t k = 0; k < K; ++k) {
-          const uint8_t code = fmt::e2m1_unpack(w4.packed[static_cast<size_t>((n * K + k) / 2)], static_cast<int>(k & 1));
-          const double w = static_cast<double>(fmt::e2m1_decode(code)) * fmt::ue4m3_decode(w4.scales[static_cast<size_t>(n * (K / 16) + k / 16)]);
-          P += std::fabs(a8.codes[static_cast<size_t>(m * K + k)] * w);
+          P += std::fabs(a8.codes[static_cast<size_t>(m * K + k)] * double{nvfp4_element_value(w4, n, k)});
         }
         const size_t i = static_cast<size_t>(m * N + n);
         ASSERT_FALSE(std::isnan(got[i])) << "poison survived at " << m << "," << n;

@@ -13,6 +13,8 @@
 
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
+#include "emulation/formats/e2m1.hpp"
+#include "emulation/formats/e4m3.hpp"
 
 namespace sixbit::gpu_test {
 
@@ -65,6 +67,14 @@ inline std::vector<float> adversarial(int64_t rows, int64_t cols, uint32_t seed)
     }
   }
   return x;
+}
+
+// The dequantized value of element (r, k) of a row-major NVFP4 tensor without its global scale: e2m1 * ue4m3, exact
+// in fp32 (<= 6 significant bits), so also exact in bf16 and double. The fast paths' bounds and the dequantization
+// test build on it.
+inline float nvfp4_element_value(const quant::Nvfp4Tensor& t, int64_t r, int64_t k) {
+  const uint8_t code = fmt::e2m1_unpack(t.packed[static_cast<size_t>((r * t.cols + k) / 2)], static_cast<int>(k & 1));
+  return fmt::e2m1_decode(code) * fmt::ue4m3_decode(t.scales[static_cast<size_t>(r * (t.cols / 16) + k / 16)]);
 }
 
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
