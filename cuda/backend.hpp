@@ -15,6 +15,8 @@ namespace sixbit::cuda {
 
 // True when a CUDA device can be used; otherwise `why` says what is missing (no driver, no device, ...).
 bool device_available(std::string* why);
+// The current device's multiprocessor count (asked of the driver once per device): sizes grid-stride and persistent grids.
+int sm_count();
 
 // ---- quantization (cuda/quantize.cu) --------------------------------------------------------------------------
 // amax = max |x| over n values into *amax_dev (exact: a max does not depend on order). NaN values are counted
@@ -52,6 +54,17 @@ void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const
 // output bytes for consumers that take bf16 activations.
 void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y,
                         int32_t* acc_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+
+// W8A8 on Hopper tensor cores with the exact epilogue fused (cuda/gemm_w8a8_sm90.cuh): no int32 workspace, no
+// second pass, bit-identical to gemm_w8a8_exact (fp32 out) and to its bf16 rounding (bf16 out). Needs
+// w8a8_sm90_supported() (a compute-capability 9.0 device and this build's sm_90a code), K % 16 == 0 and a, w
+// 16-byte aligned (the bulk tensor copy's rules), K > 0; otherwise it throws sixbit::Error saying which (callers fall
+// back to gemm_w8a8_cublaslt).
+bool w8a8_sm90_supported(int device, std::string* why = nullptr);
+void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
+                    int64_t K, cudaStream_t stream);
+void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
+                    int64_t N, int64_t K, cudaStream_t stream);
 
 // acc[M,N] = A[M,K] W[N,K]^T in int32 (exact) through cuBLASLt: the first half of gemm_w8a8_cublaslt.
 void gemm_i8_int32_cublaslt(const int8_t* a, const int8_t* w, int32_t* acc, int64_t M, int64_t N, int64_t K, cudaStream_t stream);

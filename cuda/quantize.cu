@@ -20,7 +20,6 @@ bool device_available(std::string* why) {
   return true;
 }
 
-namespace {
 // The current device's SM count, asked of the driver once per device (tensor_amax runs once per quantized tensor).
 int sm_count() {
   static std::atomic<int> cached[64] = {};
@@ -35,6 +34,7 @@ int sm_count() {
   return sms;
 }
 
+namespace {
 template <typename T>
 void tensor_amax_impl(const T* x, int64_t n, float* amax_dev, unsigned int* nan_count_dev, cudaStream_t stream) {
   SIXBIT_CUDA_CHECK(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream));

@@ -148,12 +148,14 @@ if has qbench; then
     cat "$OUT/qbench-$r.txt" >>"$LOG"
   done
   [ "${QBENCH_RUNS:-1}" -gt 1 ] && python3 scripts/qbench_summary.py "$OUT"/qbench-*.txt >"$OUT/qbench-summary.txt" 2>&1 && cat "$OUT/qbench-summary.txt" >>"$SUMMARY"
+  [ "${QBENCH_RUNS:-1}" -eq 1 ] && grep -E '^--|baseline|W8A8|W4A4 fast|W4A8 fast' "$OUT/qbench-1.txt" >>"$SUMMARY"
 fi
 
 if has profile; then
   step "ncu"
   # launch-skip 1: the first quantize launch of cuda_bench is the weight (1536 x 1536), the second the M = 32760 input
-  for k in nvfp4_quantize_kernel:1 int8_quantize_rows_regs_kernel:1 gemm_exact_tiled_kernel:0; do
+  # NCU_KERNELS="name:launch-skip ..." picks others (e.g. gemm_w8a8_sm90_kernel:0).
+  for k in ${NCU_KERNELS:-nvfp4_quantize_kernel:1 int8_quantize_rows_regs_kernel:1 gemm_exact_tiled_kernel:0}; do
     timeout ${T_PROFILE:-150} ncu --kernel-name "regex:${k%:*}" --launch-skip "${k#*:}" --launch-count 1 --section SpeedOfLight --section Occupancy \
       --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section LaunchStats \
       "$BIN_QB" >>"$OUT/ncu.txt" 2>&1
@@ -178,6 +180,9 @@ for f, c in hist.items():
     print(f"sass {f[:90]}: {sum(c.values())} instructions; " + ", ".join(f"{k} {v}" for k, v in c.most_common(24)))
 PY
   note "sass: $(grep -c 'Function :' "$OUT/sass-nvfp4.txt") kernels dumped"
+  # The fused W8A8 kernel must run on the tensor cores' warpgroup path: IGMMA (integer wgmma), not IMMA.
+  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /gemm_w8a8_sm90_kernel/)} keep' >"$OUT/sass-w8a8-sm90.txt"
+  note "sass gemm_w8a8_sm90: $(grep -c 'Function :' "$OUT/sass-w8a8-sm90.txt") kernels, IGMMA $(grep -c IGMMA "$OUT/sass-w8a8-sm90.txt"), IMMA $(grep -c ' IMMA' "$OUT/sass-w8a8-sm90.txt"), local memory (LDL/STL) $(grep -cE 'LDL|STL' "$OUT/sass-w8a8-sm90.txt")"
 fi
 
 if has peer; then

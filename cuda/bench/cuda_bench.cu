@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <cstring>
 #include <vector>
 
 #include "cuda/backend.hpp"
@@ -166,6 +167,19 @@ int main(int argc, char** argv) {
       gemm_row("W8A8 cuBLASLt int8 + exact epilogue, bf16", w8b_ms, bf_ms, "bf16 out, like the baseline");
       gemm_row("  of which cuBLASLt int8 GEMM", i32_ms, bf_ms, "int32 out, no epilogue");
       print_bw_row("  of which epilogue (int32 in, fp32 out)", ep_ms, 8.0 * M * N, copy_gbs, "vs copy bandwidth");
+      if (cuda::w8a8_sm90_supported(0)) {  // the fused wgmma kernel: checked bit-identical to the row above first
+        std::vector<float> lt_y(static_cast<size_t>(M * N)), sm90_y(lt_y.size());
+        cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr);
+        SIXBIT_CUDA_CHECK(cudaMemcpy(lt_y.data(), y, lt_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
+        SIXBIT_CUDA_CHECK(cudaMemset(y, 0xFF, lt_y.size() * sizeof(float)));
+        cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr);
+        SIXBIT_CUDA_CHECK(cudaMemcpy(sm90_y.data(), y, sm90_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
+        const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
+        const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr); });
+        const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr); });
+        gemm_row("W8A8 wgmma, fused exact epilogue", f_ms, bf_ms, same ? "target >= 1.8x bf16; fp32 out; == cuBLASLt path" : "OUTPUT DIFFERS from cuBLASLt path");
+        gemm_row("W8A8 wgmma, fused exact epilogue, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
+      }
 
       // Fast W4A4: weights dequantized once (constant), A dequantized per call into xb, then bf16 GEMM, fp32 out.
       cuda::nvfp4_dequantize_bf16(wp, ws, N, K, wb, nullptr);

@@ -1,0 +1,112 @@
+// The fused Hopper W8A8 GEMM (cuda/gemm_w8a8_sm90.cuh) against the CPU emulator, EXACT: int32 sums are exact in any
+// order and the epilogue is the same fp32 operations, so fp32 outputs must be the same bits and bf16 outputs the
+// emulator's value rounded by cuda_bf16.h's host conversion. Shapes cover every edge of the 128 x 256 x 128 tile:
+// M = 1, M and N off the tile, K = 16 (one partial K block), K not a multiple of 128, odd N (the scalar store path),
+// and more tiles than SMs (the persistent loop and the ring's phase wrap). Outputs are poisoned before each launch.
+// Skips without a GPU, and on GPUs other than Hopper with the reason. Run: scripts/device.sh tests.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "emulation/gemm/qgemm.hpp"
+#include "emulation/quant/int8_quant.hpp"
+#include "tests/gpu/gpu_test_support.hpp"
+
+namespace {
+using namespace sixbit;
+using namespace gpu_test;
+
+#define SKIP_WITHOUT_SM90()                                                                      \
+  do {                                                                                           \
+    SKIP_WITHOUT_GPU();                                                                          \
+    std::string why_;                                                                            \
+    if (!cuda::w8a8_sm90_supported(0, &why_)) GTEST_SKIP() << "fused W8A8 needs Hopper: " << why_; \
+  } while (0)
+
+struct Shape {
+  int64_t M, N, K;
+};
+// Both epilogues: the TMA store needs rows of whole 16-byte units (fp32: N % 4 == 0, bf16: N % 8 == 0), the others
+// store from registers. The last two have 65 x 3 = 195 tiles (> 132 SMs) and 2 K blocks per tile: 390 ring slots,
+// many phase wraps; 8200 x 600 takes the TMA store in both precisions, 8200 x 602 in neither.
+const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},      {130, 65, 48},    {33, 64, 32},     {257, 129, 1536},
+                             {128, 256, 128},  {200, 300, 144},  {129, 513, 272},  {8200, 600, 160}, {8200, 602, 160}};
+
+std::vector<uint16_t> bf16_bits_of(const std::vector<float>& v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
+    std::memcpy(&out[i], &b, sizeof b);
+  }
+  return out;
+}
+
+TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
+  SKIP_WITHOUT_SM90();
+  int64_t nonzero = 0;
+  for (const Shape s : kSm90Shapes) {
+    const auto xa = adversarial(s.M, s.K, 41), xw = adversarial(s.N, s.K, 42);
+    std::vector<float> bias(static_cast<size_t>(s.N));
+    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+    const auto a8 = quant::int8_quantize(xa.data(), s.M, s.K, quant::Int8Granularity::kPerRow);
+    const auto w8 = quant::int8_quantize(xw.data(), s.N, s.K, quant::Int8Granularity::kPerRow);
+    DeviceBuffer<int8_t> da(a8.codes), dw(w8.codes);
+    DeviceBuffer<float> dsa(a8.scales), dsw(w8.scales), dbias(bias), y(static_cast<size_t>(s.M * s.N));
+    DeviceBuffer<uint16_t> yb(static_cast<size_t>(s.M * s.N));
+    const std::string at = " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K);
+    for (const bool with_bias : {true, false}) {
+      std::vector<float> ref(static_cast<size_t>(s.M * s.N));
+      gemm::gemm_w8a8(a8, w8, with_bias ? bias.data() : nullptr, ref.data());
+      for (float v : ref) nonzero += v != 0.0f;
+      y.poison();
+      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, y.ptr, s.M, s.N, s.K, nullptr);
+      const auto first = y.host();
+      EXPECT_TRUE(same_bits(first, ref)) << "fp32 out, bias " << with_bias << at;
+      y.poison();
+      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, y.ptr, s.M, s.N, s.K, nullptr);
+      EXPECT_TRUE(same_bits(y.host(), first)) << "run to run" << at;
+      yb.poison();
+      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, reinterpret_cast<__nv_bfloat16*>(yb.ptr), s.M, s.N,
+                           s.K, nullptr);
+      EXPECT_EQ(yb.host(), bf16_bits_of(ref)) << "bf16 out, bias " << with_bias << at;
+    }
+  }
+  EXPECT_GT(nonzero, 1000000);  // the comparisons were not between all-zero outputs
+}
+
+// A misaligned output (odd element offset) takes the one-value store path; the result must not change.
+TEST(GpuGemmSm90, W8a8WgmmaUnalignedOutputMatches) {
+  SKIP_WITHOUT_SM90();
+  const int64_t M = 70, N = 96, K = 64;
+  const auto xa = adversarial(M, K, 51), xw = adversarial(N, K, 52);
+  const auto a8 = quant::int8_quantize(xa.data(), M, K, quant::Int8Granularity::kPerRow);
+  const auto w8 = quant::int8_quantize(xw.data(), N, K, quant::Int8Granularity::kPerRow);
+  std::vector<float> ref(static_cast<size_t>(M * N));
+  gemm::gemm_w8a8(a8, w8, nullptr, ref.data());
+  DeviceBuffer<int8_t> da(a8.codes), dw(w8.codes);
+  DeviceBuffer<float> dsa(a8.scales), dsw(w8.scales), y(ref.size());
+  cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, nullptr, y.ptr + 1, M, N, K, nullptr);
+  std::vector<float> got_all(ref.size());  // y.ptr + 1 .. + M*N: the last value lives in the buffer's spare slots
+  SIXBIT_CUDA_CHECK(cudaMemcpy(got_all.data(), y.ptr + 1, ref.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  EXPECT_TRUE(same_bits(got_all, ref));
+}
+
+TEST(GpuGemmSm90, W8a8WgmmaRejectsBadInputClearly) {
+  SKIP_WITHOUT_SM90();
+  DeviceBuffer<int8_t> a(64 * 48), w(64 * 48);
+  DeviceBuffer<float> s(64), y(64 * 64);
+  EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 24, nullptr), Error);      // K % 16
+  EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr + 1, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr), Error);  // misaligned A
+  EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 0, nullptr), Error);       // K = 0
+}
+
+TEST(GpuGemmSm90, RefusesClearlyOffHopper) {
+  SKIP_WITHOUT_GPU();
+  std::string why;
+  if (cuda::w8a8_sm90_supported(0, &why)) GTEST_SKIP() << "Hopper device: the kernel runs here (tested above)";
+  EXPECT_FALSE(why.empty());
+  EXPECT_THROW(cuda::gemm_w8a8_sm90(nullptr, nullptr, nullptr, nullptr, nullptr, static_cast<float*>(nullptr), 1, 1, 16, nullptr), Error);
+}
+
+}  // namespace
