@@ -55,16 +55,23 @@ void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const
 void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y,
                         int32_t* acc_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
-// W8A8 on Hopper tensor cores with the exact epilogue fused (cuda/gemm_w8a8_sm90.cuh): no int32 workspace, no
-// second pass, bit-identical to gemm_w8a8_exact (fp32 out) and to its bf16 rounding (bf16 out). Needs
-// w8a8_sm90_supported() (a compute-capability 9.0 device and this build's sm_90a code), K % 16 == 0 and a, w
-// 16-byte aligned (the bulk tensor copy's rules), K > 0; otherwise it throws sixbit::Error saying which (callers fall
-// back to gemm_w8a8_cublaslt).
-bool w8a8_sm90_supported(int device, std::string* why = nullptr);
+// Hopper GEMMs with the epilogue fused (cuda/gemm_sm90.cuh): wgmma kernels that need sm90_gemm_supported() (a
+// compute-capability 9.0 device and this build's sm_90a code), K a positive multiple of 16 and A, W 16-byte aligned
+// (the bulk tensor copy's rules); otherwise they throw sixbit::Error saying which (callers fall back to the
+// cuBLASLt paths). fp32 or bf16 out.
+bool sm90_gemm_supported(int device, std::string* why = nullptr);
+// W8A8: no int32 workspace, no second pass; bit-identical to gemm_w8a8_exact (fp32 out) and to its bf16 rounding.
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
                     int64_t K, cudaStream_t stream);
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
                     int64_t N, int64_t K, cudaStream_t stream);
+// FAST W4A8 with gemm_w4a8_fast's numerics (int8 A exactly in bf16, W dequantized exactly to bf16 into
+// w_bf16_workspace (N*K bf16; w_packed = nullptr reuses it), fp32 tensor-core sums, y = (acc * sa[m]) * gw (+ bias[n]))
+// in one kernel: A is widened in shared memory, no A workspace, no fp32 round trip. Error bound: tests/gpu.
+void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                         const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                         const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 
 // acc[M,N] = A[M,K] W[N,K]^T in int32 (exact) through cuBLASLt: the first half of gemm_w8a8_cublaslt.
 void gemm_i8_int32_cublaslt(const int8_t* a, const int8_t* w, int32_t* acc, int64_t M, int64_t N, int64_t K, cudaStream_t stream);

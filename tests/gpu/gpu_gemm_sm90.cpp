@@ -1,9 +1,10 @@
-// The fused Hopper W8A8 GEMM (cuda/gemm_w8a8_sm90.cuh) against the CPU emulator, EXACT: int32 sums are exact in any
+// The fused Hopper W8A8 GEMM (cuda/gemm_sm90.cuh) against the CPU emulator, EXACT: int32 sums are exact in any
 // order and the epilogue is the same fp32 operations, so fp32 outputs must be the same bits and bf16 outputs the
 // emulator's value rounded by cuda_bf16.h's host conversion. Shapes cover every edge of the 128 x 256 x 128 tile:
 // M = 1, M and N off the tile, K = 16 (one partial K block), K not a multiple of 128, odd N (the scalar store path),
 // and more tiles than SMs (the persistent loop and the ring's phase wrap). Outputs are poisoned before each launch.
-// Skips without a GPU, and on GPUs other than Hopper with the reason. Run: scripts/device.sh tests.
+// Skips without a GPU, and on GPUs other than Hopper with the reason. Run: scripts/device.sh tests. (The fast W4A8
+// kernel on the same machinery is bounded in gpu_quantize_more.cpp, GpuGemmFast.W4a8Int8ANvfp4WWithinDerivedBound.)
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -21,7 +22,7 @@ using namespace gpu_test;
   do {                                                                                           \
     SKIP_WITHOUT_GPU();                                                                          \
     std::string why_;                                                                            \
-    if (!cuda::w8a8_sm90_supported(0, &why_)) GTEST_SKIP() << "fused W8A8 needs Hopper: " << why_; \
+    if (!cuda::sm90_gemm_supported(0, &why_)) GTEST_SKIP() << "fused W8A8 needs Hopper: " << why_; \
   } while (0)
 
 struct Shape {
@@ -104,7 +105,7 @@ TEST(GpuGemmSm90, W8a8WgmmaRejectsBadInputClearly) {
 TEST(GpuGemmSm90, RefusesClearlyOffHopper) {
   SKIP_WITHOUT_GPU();
   std::string why;
-  if (cuda::w8a8_sm90_supported(0, &why)) GTEST_SKIP() << "Hopper device: the kernel runs here (tested above)";
+  if (cuda::sm90_gemm_supported(0, &why)) GTEST_SKIP() << "Hopper device: the kernel runs here (tested above)";
   EXPECT_FALSE(why.empty());
   EXPECT_THROW(cuda::gemm_w8a8_sm90(nullptr, nullptr, nullptr, nullptr, nullptr, static_cast<float*>(nullptr), 1, 1, 16, nullptr), Error);
 }

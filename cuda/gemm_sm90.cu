@@ -1,0 +1,150 @@
+// Launchers for the Hopper GEMMs with fused epilogues (cuda/gemm_sm90.cuh): check that they can run, build the TMA
+// tensor maps (driver entry point cuTensorMapEncodeTiled, fetched through the runtime so nothing links libcuda),
+// size a persistent grid of one CTA per SM. Test: tests/gpu/gpu_gemm_sm90.cpp; bench: cuda_bench (scripts/device.sh).
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+
+#include "cuda/backend.hpp"
+#include "cuda/check.cuh"
+#include "cuda/gemm_sm90.cuh"
+
+namespace sixbit::cuda {
+
+namespace {
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) == cudaSuccess &&
+        q == cudaDriverEntryPointSuccess)
+      fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+    cudaGetLastError();
+  });
+  return fn;
+}
+
+// A row-major [rows, cols] matrix as a 2D tensor map with boxes of box_rows x box_bytes; with the 128-byte swizzle
+// (box_bytes = 128) it is the layout wgmma_desc_k_major_sw128 and swizzle128_offset describe. Loads past the end read
+// zeros, stores past the end are dropped. TMA's rules: base 16-byte aligned, row pitch a multiple of 16 bytes
+// (checked by the callers).
+CUtensorMap k_major_map(CUtensorMapDataType type, int elem_bytes, const void* base, int64_t rows, int64_t cols, uint32_t box_rows,
+                        uint32_t box_bytes, CUtensorMapSwizzle swizzle) {
+  CUtensorMap map{};
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(cols), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols * elem_bytes)};  // bytes between rows (the innermost stride is implied)
+  const cuuint32_t box[2] = {box_bytes / static_cast<uint32_t>(elem_bytes), box_rows};
+  const cuuint32_t elem_strides[2] = {1, 1};
+  const CUresult r = tensor_map_encoder()(&map, type, 2, const_cast<void*>(base), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                          swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  SIXBIT_CHECK(r == CUDA_SUCCESS, "cuTensorMapEncodeTiled failed (CUresult ", static_cast<int>(r), ") for a [", rows, ", ", cols, "] matrix");
+  return map;
+}
+CUtensorMapDataType tensor_map_type(const float*) { return CU_TENSOR_MAP_DATA_TYPE_FLOAT32; }
+CUtensorMapDataType tensor_map_type(const __nv_bfloat16*) { return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; }
+
+bool aligned(const void* p, size_t align) { return reinterpret_cast<uintptr_t>(p) % align == 0; }
+
+// A and W maps per recipe (the boxes gemm_sm90.cuh's Op structs describe).
+void operand_maps(sm90::W8A8Sm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
+  *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, w, N, K, sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+}
+void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
+  *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 64, CU_TENSOR_MAP_SWIZZLE_NONE);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, K, sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+}
+
+template <class Op, typename OutT>
+void gemm_sm90(const char* what, const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
+               cudaStream_t stream) {
+  SIXBIT_CHECK(M >= 0 && N >= 0 && K >= 0, what, ": negative GEMM shape");
+  SIXBIT_CHECK(K % 16 == 0 && K > 0, what, ": K = ", K, " is not a positive multiple of 16");
+  SIXBIT_CHECK(M < (int64_t{1} << 31) && N < (int64_t{1} << 31) && K < 130000, what, ": shape too large (M=", M, ", N=", N, ", K=", K, ")");
+  if (M == 0 || N == 0) return;
+  int dev = 0;
+  SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  std::string why;
+  SIXBIT_CHECK(sm90_gemm_supported(dev, &why), what, " cannot run: ", why);
+  SIXBIT_CHECK(aligned(a, 16) && aligned(w, 16), what, ": A and W must be 16-byte aligned (bulk tensor copies)");
+  const bool pairs = N % 2 == 0 && aligned(y, 2 * sizeof(OutT));
+  // The TMA-store epilogue needs Y's rows to be whole 16-byte units; otherwise the kernel stores from registers.
+  const bool tma_y = (N * static_cast<int64_t>(sizeof(OutT))) % 16 == 0 && aligned(y, 16);
+  CUtensorMap map_a, map_w;
+  operand_maps(Op{}, a, w, M, N, K, &map_a, &map_w);
+  const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, 64, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
+  const auto kernel = sm90::gemm_sm90_kernel<Op, OutT>;
+  constexpr int smem = sm90::SmemLayout<Op>::kBytes;
+  static std::once_flag smem_once;  // per <Op, OutT> (one instantiation of this function each)
+  std::call_once(smem_once, [&] { SIXBIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); });
+  const int64_t tiles = ((M + sm90::kBM - 1) / sm90::kBM) * ((N + sm90::kBN - 1) / sm90::kBN);
+  const int grid = static_cast<int>(std::min<int64_t>(tiles, sm_count()));
+  kernel<<<grid, sm90::kThreads, smem, stream>>>(map_a, map_w, map_y, ep, y, M, N, K, tma_y, pairs);
+  SIXBIT_CUDA_CHECK_LAUNCH();
+}
+
+template <typename OutT>
+void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, OutT* y, int64_t M, int64_t N, int64_t K,
+               cudaStream_t stream) {
+  sm90::EpilogueArgs ep;
+  ep.row_scale = sa, ep.col_scale = sw, ep.bias = bias;
+  gemm_sm90<sm90::W8A8Sm90>("W8A8 sm90", a, w, ep, y, M, N, K, stream);
+}
+
+template <typename OutT>
+void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
+                    OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(K % 16 == 0, "W4A8 fast sm90: K = ", K, " is not a multiple of 16");
+  if (M == 0 || N == 0) return;
+  if (w_packed != nullptr) nvfp4_dequantize_bf16(w_packed, w_scales, N, K, w_bf16_workspace, stream);
+  sm90::EpilogueArgs ep;
+  ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
+  gemm_sm90<sm90::W4A8FastSm90>("W4A8 fast sm90", a, w_bf16_workspace, ep, y, M, N, K, stream);
+}
+}  // namespace
+
+bool sm90_gemm_supported(int device, std::string* why) {
+  const auto no = [&](const std::string& reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();
+    return no("no CUDA device " + std::to_string(device));
+  }
+  if (major != 9 || minor != 0)
+    return no("wgmma needs compute capability 9.0 (Hopper); device " + std::to_string(device) + " is " + std::to_string(major) + "." +
+              std::to_string(minor));
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, sm90::gemm_sm90_kernel<sm90::W8A8Sm90, float>) != cudaSuccess || attr.binaryVersion != 90) {
+    cudaGetLastError();
+    return no("this build has no sm_90a code for the kernels (configure with CMAKE_CUDA_ARCHITECTURES containing 90a)");
+  }
+  if (tensor_map_encoder() == nullptr) return no("the driver has no cuTensorMapEncodeTiled");
+  return true;
+}
+
+void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
+                    int64_t K, cudaStream_t stream) {
+  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream);
+}
+void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
+                    int64_t N, int64_t K, cudaStream_t stream) {
+  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream);
+}
+void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                         const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_fast_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+}
+void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                         const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_fast_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+}
+
+}  // namespace sixbit::cuda

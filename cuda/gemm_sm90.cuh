@@ -1,0 +1,321 @@
+// sixbit/cuda/gemm_sm90.cuh: quantized GEMMs on Hopper tensor cores (wgmma) with their epilogues fused,
+// Y[M,N] = epilogue(A[M,K] W[N,K]^T), fp32 or bf16 out. Two operand recipes share one kernel:
+//   W8A8Sm90       int8 x int8 -> s32 (exact), y = (float(acc) * sa[m]) * sw[n] (+ bias[n]): bit-identical to
+//                  emulation/gemm/qgemm.hpp (the int32 sums are exact in any order, the epilogue is the same fp32 ops);
+//   W4A8FastSm90   int8 A widened to bf16 in shared memory (exact) x bf16 W (the NVFP4 weight dequantized exactly,
+//                  once) -> fp32 on the tensor cores, y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's
+//                  numerics (only the summation order differs from the emulator; bound in tests/gpu).
+// They replace cuBLASLt + separate passes (int32 or fp32 round trips through memory, A converted to bf16 in memory).
+//
+// Structure (the warp-specialized, persistent form of CUTLASS's sm90 kernels and DeepGEMM, written from the PTX ISA):
+//   - one CTA per SM, looping over 128 x 256 output tiles (m-major: concurrent CTAs share A rows and W in L2);
+//   - warpgroup 0: one thread issues TMA copies of the A and W slices of each K block into a 3-stage ring, each stage
+//     guarded by a "full" mbarrier (copy bytes landed) and an "empty" one (all consumer warps done with it);
+//   - warpgroups 1 and 2: 64 rows each; per K block (W4A8: first widen its A rows into a bf16 buffer) 4 wgmmas into
+//     128 accumulator registers per thread, one K block's wgmmas in flight while the next is prepared;
+//   - epilogue: the tile's scales are fetched by cp.async during the MMAs; values go through 128-byte-swizzled shared
+//     memory and TMA stores (or straight from registers when Y's rows are not 16-byte units), draining while the next
+//     tile's MMAs run.
+// Build: part of sixbit_cuda (sm_90a); test: tests/gpu/gpu_gemm_sm90.cpp; bench: cuda_bench (scripts/device.sh qbench).
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "cuda/bf16_bits.cuh"
+#include "cuda/sm90_async.cuh"
+#include "emulation/gemm/qgemm_scalar.hpp"
+
+namespace sixbit::cuda::sm90 {
+
+constexpr int kBM = 128, kBN = 256, kStages = 3;
+constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
+constexpr int kConsumerWarps = 8;
+// Output staging for the TMA-store epilogue, per consumer warpgroup: 4 slabs of 64 rows x 128 bytes (32 fp32 or 64
+// bf16 columns each, 128-byte swizzled like the loads): all 256 bf16 columns in one round, fp32 in two.
+constexpr int kSlabBytes = 64 * 128, kSlabs = 4, kStagingBytes = kSlabs * kSlabBytes;
+
+// The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
+struct EpilogueArgs {
+  const float* row_scale = nullptr;
+  const float* col_scale = nullptr;
+  const float* bias = nullptr;
+  float alpha = 1.0f;
+};
+
+// Per consumer warpgroup, its tile's epilogue operands in shared memory: 256 columns, 64 rows.
+struct TileScales {
+  float col[kBN], bias[kBN], row[kBM / 2];
+};
+
+struct W8A8Sm90 {
+  using Acc = int32_t;
+  static constexpr bool kWidenA = false;
+  static constexpr int kBK = 128;             // K elements per stage: 128 bytes of int8 per row (the swizzle width)
+  static constexpr int kABytes = kBM * 128;   // TMA box 128 rows x 128 bytes, 128-byte swizzle
+  static constexpr int kWBytes = kBN * 128;   // TMA box 256 rows x 128 bytes, 128-byte swizzle
+  static constexpr int kWidenedBytes = 0;
+  __device__ static void mma(Acc (&acc)[128], uint64_t desc_a, uint64_t desc_w) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) wgmma_m64n256k32_s32_s8_s8(acc, desc_a + 2 * k, desc_w + 2 * k, 1);  // +32 bytes of K each
+  }
+  __device__ static float value(int32_t acc, float row, float col, float) { return gemm::w8a8_epilogue(acc, row, col); }
+};
+
+struct W4A8FastSm90 {
+  using Acc = float;
+  static constexpr bool kWidenA = true;
+  static constexpr int kBK = 64;              // K elements per stage: 128 bytes of bf16 W per row
+  static constexpr int kABytes = kBM * 64;    // int8 A: TMA box 128 rows x 64 bytes, not swizzled
+  static constexpr int kWBytes = kBN * 128;   // bf16 W: TMA box 256 rows x 128 bytes, 128-byte swizzle
+  static constexpr int kWidenedBytes = 64 * 128;  // one warpgroup's 64 rows of A as bf16, 128-byte swizzled
+  __device__ static void mma(Acc (&acc)[128], uint64_t desc_a, uint64_t desc_w) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) wgmma_m64n256k16_f32_bf16_bf16(acc, desc_a + 2 * k, desc_w + 2 * k, 1);  // +16 bf16 of K each
+  }
+  __device__ static float value(float acc, float row, float, float alpha) { return __fmul_rn(__fmul_rn(acc, row), alpha); }
+};
+
+template <class Op>
+struct SmemLayout {
+  static constexpr int kStageBytes = Op::kABytes + Op::kWBytes;  // multiples of 1024: every tile stays 1024-aligned
+  static constexpr int kRing = 0;
+  static constexpr int kWidened = kRing + kStages * kStageBytes;     // [2 warpgroups][2 buffers]
+  static constexpr int kStaging = kWidened + 4 * Op::kWidenedBytes;  // [2 warpgroups]
+  static constexpr int kBarriers = kStaging + 2 * kStagingBytes;     // full[kStages], empty[kStages]
+  static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales[2]
+  // + up to 1023 bytes to align the base to 1024 (the 128-byte swizzle's period). W8A8: 214 KB, W4A8: 222 KB of the
+  // 227 KB a block may have; a fourth stage does not fit beside the staging.
+  static constexpr int kBytes = kScales + 2 * static_cast<int>(sizeof(TileScales)) + 1024;
+};
+
+// Starts the copies of a tile's epilogue operands into `sc` (thread t of the warpgroup: columns t and t + 128, row
+// t if t < 64). Out-of-range entries are left alone: nothing the epilogue writes out depends on them.
+__device__ __forceinline__ void fetch_tile_scales(TileScales& sc, int t, int64_t row0, int64_t n0, const EpilogueArgs& ep, int64_t M, int64_t N) {
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    const int64_t c = n0 + t + j * 128;
+    if (c < N) {
+      if (ep.col_scale) cp_async_4(&sc.col[t + j * 128], ep.col_scale + c);
+      if (ep.bias) cp_async_4(&sc.bias[t + j * 128], ep.bias + c);
+    }
+  }
+  if (ep.row_scale && t < kBM / 2 && row0 + t < M) cp_async_4(&sc.row[t], ep.row_scale + row0 + t);
+  cp_async_commit();
+}
+
+// Widens one warpgroup's 64 rows x 64 int8 of A (rows 64 bytes apart) into bf16 rows of 128 bytes under the 128-byte
+// swizzle (what wgmma_desc_k_major_sw128 describes). Thread t: row t/2, elements 32*(t%2) .. +31. Exact: every int8
+// is a bf16. Conflict-free: a warp's 16-byte reads cover 512 contiguous bytes, its writes 4 rows' 8 swizzled chunks.
+__device__ __forceinline__ void widen_int8_rows_to_bf16(const uint8_t* src, uint8_t* dst, int t) {
+  const int row = t >> 1, part = t & 1;
+  const uint4* s = reinterpret_cast<const uint4*>(src + row * 64 + part * 32);
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    const uint4 q = s[j];
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+    uint32_t out[8];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int32_t b0 = static_cast<int8_t>(w[i] & 0xFF), b1 = static_cast<int8_t>((w[i] >> 8) & 0xFF);
+      const int32_t b2 = static_cast<int8_t>((w[i] >> 16) & 0xFF), b3 = static_cast<int8_t>(w[i] >> 24);
+      out[2 * i] = bf16x2_bits(static_cast<float>(b0), static_cast<float>(b1));
+      out[2 * i + 1] = bf16x2_bits(static_cast<float>(b2), static_cast<float>(b3));
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {  // 16 int8 -> 32 bytes of bf16 = two 16-byte chunks
+      const int chunk = part * 4 + j * 2 + h;
+      *reinterpret_cast<uint4*>(dst + row * 128 + ((chunk ^ (row & 7)) << 4)) = make_uint4(out[4 * h], out[4 * h + 1], out[4 * h + 2], out[4 * h + 3]);
+    }
+  }
+}
+
+__device__ __forceinline__ void store2(float* y, int64_t i, float v0, float v1) { *reinterpret_cast<float2*>(y + i) = make_float2(v0, v1); }
+__device__ __forceinline__ void store2(__nv_bfloat16* y, int64_t i, float v0, float v1) { *reinterpret_cast<uint32_t*>(y + i) = bf16x2_bits(v0, v1); }
+__device__ __forceinline__ void store1(float* y, int64_t i, float v) { y[i] = v; }
+__device__ __forceinline__ void store1(__nv_bfloat16* y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
+
+template <class Op>
+__device__ __forceinline__ float epilogue_value(typename Op::Acc acc, float row, float col, const TileScales& sc, int cl, bool has_bias, float alpha) {
+  const float v = Op::value(acc, row, col, alpha);
+  return has_bias ? __fadd_rn(v, sc.bias[cl]) : v;
+}
+
+// The accumulator fragment of wgmma m64nN (PTX ISA, "Register fragment for accumulator D"): thread (warp w, lane l)
+// of the warpgroup holds, for each 8-column group i, rows 16w + l/4 (d[4i], d[4i+1]) and 16w + l/4 + 8 (d[4i+2],
+// d[4i+3]) at columns 8i + 2(l%4) and +1. This epilogue stores straight from registers (`pairs`: N even and y
+// aligned for 2-wide stores); used when Y's rows are not whole 16-byte units.
+template <class Op, typename OutT>
+__device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (&acc)[128], const TileScales& sc, int t, int64_t row0, int64_t n0,
+                                                        const EpilogueArgs& ep, OutT* __restrict__ y, int64_t M, int64_t N, bool pairs) {
+  const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
+  const int64_t r[2] = {row0 + r_lo, row0 + r_lo + 8};
+  const float rs[2] = {ep.row_scale ? sc.row[r_lo] : 1.0f, ep.row_scale ? sc.row[r_lo + 8] : 1.0f};
+#pragma unroll
+  for (int i = 0; i < 32; ++i) {
+    const int cl = c_lo + 8 * i;
+    const int64_t c = n0 + cl;
+    if (c >= N) break;
+    const bool two = c + 1 < N;
+    const float w0 = ep.col_scale ? sc.col[cl] : 1.0f, w1 = ep.col_scale ? sc.col[cl + 1] : 1.0f;  // [cl + 1] unset past N: unused
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      if (r[h] >= M) continue;
+      const float v0 = epilogue_value<Op>(acc[4 * i + 2 * h], rs[h], w0, sc, cl, ep.bias != nullptr, ep.alpha);
+      const float v1 = epilogue_value<Op>(acc[4 * i + 2 * h + 1], rs[h], w1, sc, cl + 1, ep.bias != nullptr, ep.alpha);
+      if (two && pairs) {
+        store2(y, r[h] * N + c, v0, v1);
+      } else {
+        store1(y, r[h] * N + c, v0);
+        if (two) store1(y, r[h] * N + c + 1, v1);
+      }
+    }
+  }
+}
+
+// Byte offset of (row r, byte b) in a slab of 128-byte rows under the 128-byte swizzle (16-byte chunk index XOR
+// row % 8, the slab 1024-byte aligned): where TMA expects it for CU_TENSOR_MAP_SWIZZLE_128B. A warp's fragment
+// writes then hit distinct banks (fp32: 2 wavefronts for 256 bytes, bf16: 1 for 128).
+__device__ __forceinline__ int swizzle128_offset(int r, int b) { return r * 128 + ((((b >> 4) ^ r) & 7) << 4) + (b & 15); }
+
+// The epilogue through shared memory and TMA stores: each round writes the values of 4 slabs (128 fp32 or 256 bf16
+// columns of the warpgroup's 64 rows) to `staging`, then thread 0 of the warpgroup issues one bulk tensor store per
+// slab and the warpgroup moves on; the stores drain while the next tile's MMAs run. Rows and columns past the
+// tensor are clipped by the store (their staged values are never written out). On entry the staging must be free
+// (the caller waited for the previous tile's stores to read it); between rounds this waits for the first round's.
+template <class Op, typename OutT>
+__device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)[128], const TileScales& sc, int t, int64_t row0, int64_t n0,
+                                                   const EpilogueArgs& ep, uint8_t* staging, const CUtensorMap* tmap_y, int barrier_id) {
+  constexpr int kColsPerSlab = 128 / static_cast<int>(sizeof(OutT));
+  constexpr int kColsPerRound = kColsPerSlab * kSlabs;
+  constexpr int kRounds = kBN / kColsPerRound;  // 2 for fp32, 1 for bf16
+  const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
+  const float rs[2] = {ep.row_scale ? sc.row[r_lo] : 1.0f, ep.row_scale ? sc.row[r_lo + 8] : 1.0f};
+#pragma unroll
+  for (int round = 0; round < kRounds; ++round) {
+    if (round > 0) {
+      if (t == 0) bulk_wait_group_read<0>();
+      named_barrier_sync(barrier_id, 128);
+    }
+#pragma unroll
+    for (int g = 0; g < kColsPerRound / 8; ++g) {
+      const int i = round * (kColsPerRound / 8) + g;  // compile-time after unrolling: acc stays in registers
+      const int cl = c_lo + 8 * i, cr = c_lo + 8 * g;  // column in the tile, in this round
+      const int slab = cr / kColsPerSlab, b = (cr % kColsPerSlab) * static_cast<int>(sizeof(OutT));
+      const float w0 = ep.col_scale ? sc.col[cl] : 1.0f, w1 = ep.col_scale ? sc.col[cl + 1] : 1.0f;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const float v0 = epilogue_value<Op>(acc[4 * i + 2 * h], rs[h], w0, sc, cl, ep.bias != nullptr, ep.alpha);
+        const float v1 = epilogue_value<Op>(acc[4 * i + 2 * h + 1], rs[h], w1, sc, cl + 1, ep.bias != nullptr, ep.alpha);
+        uint8_t* dst = staging + slab * kSlabBytes + swizzle128_offset(r_lo + 8 * h, b);
+        if constexpr (sizeof(OutT) == 4) *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
+        else *reinterpret_cast<uint32_t*>(dst) = bf16x2_bits(v0, v1);
+      }
+    }
+    fence_proxy_async_shared();
+    named_barrier_sync(barrier_id, 128);
+    if (t == 0) {
+#pragma unroll
+      for (int slab = 0; slab < kSlabs; ++slab)
+        tma_store_2d(tmap_y, staging + slab * kSlabBytes, static_cast<int32_t>(n0 + round * kColsPerRound + slab * kColsPerSlab), static_cast<int32_t>(row0));
+      bulk_commit_group();
+    }
+  }
+}
+
+// tmap_a / tmap_w: A[M, K] and W[N, K] with the boxes Op describes; tmap_y (used when tma_y): Y[M, N], box 64 rows
+// x 128 bytes, 128-byte swizzle. Without tma_y (Y's rows not 16-byte multiples, or Y misaligned) the epilogue stores
+// straight from registers (`pairs`: 2-wide stores allowed).
+template <class Op, typename OutT>
+__global__ void __launch_bounds__(kThreads, 1)
+    gemm_sm90_kernel(const __grid_constant__ CUtensorMap tmap_a, const __grid_constant__ CUtensorMap tmap_w, const __grid_constant__ CUtensorMap tmap_y,
+                     EpilogueArgs ep, OutT* __restrict__ y, int64_t M, int64_t N, int64_t K, bool tma_y, bool pairs) {
+#if SIXBIT_SM90A_DEVICE
+  using L = SmemLayout<Op>;
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + L::kBarriers);
+  uint64_t* empty = full + kStages;
+  const int64_t n_tiles = (N + kBN - 1) / kBN, tiles = ((M + kBM - 1) / kBM) * n_tiles;
+  const int k_blocks = static_cast<int>((K + Op::kBK - 1) / Op::kBK);
+  const int warpgroup = threadIdx.x / 128;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) mbarrier_init(&full[s], 1), mbarrier_init(&empty[s], kConsumerWarps);
+    fence_barrier_init();
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {  // producer
+    warpgroup_reg_dealloc<40>();
+    if (threadIdx.x != 0) return;
+    int stage = 0;
+    uint32_t phase = 0;
+    for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int32_t m0 = static_cast<int32_t>((tile / n_tiles) * kBM), n0 = static_cast<int32_t>((tile % n_tiles) * kBN);
+      for (int kb = 0; kb < k_blocks; ++kb) {
+        mbarrier_wait(&empty[stage], phase ^ 1);
+        uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
+        mbarrier_arrive_expect_tx(&full[stage], L::kStageBytes);
+        tma_load_2d(a_tile, &tmap_a, &full[stage], kb * Op::kBK, m0);
+        tma_load_2d(a_tile + Op::kABytes, &tmap_w, &full[stage], kb * Op::kBK, n0);
+        if (++stage == kStages) stage = 0, phase ^= 1;
+      }
+    }
+  } else {  // consumers: warpgroup 1 takes tile rows 0-63, warpgroup 2 rows 64-127
+    warpgroup_reg_alloc<232>();
+    const int half = warpgroup - 1, t = threadIdx.x % 128, lane = t % 32, barrier_id = 1 + half;
+    TileScales& scales = reinterpret_cast<TileScales*>(smem + L::kScales)[half];
+    uint8_t* staging = smem + L::kStaging + half * kStagingBytes;
+    int stage = 0;
+    uint32_t phase = 0;
+    for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int64_t m0 = (tile / n_tiles) * kBM, n0 = (tile % n_tiles) * kBN, row0 = m0 + half * 64;
+      named_barrier_sync(barrier_id, 128);  // the previous tile's epilogue has read `scales`
+      fetch_tile_scales(scales, t, row0, n0, ep, M, N);  // lands while the MMAs run
+      typename Op::Acc acc[128];
+#pragma unroll
+      for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
+      // One K block's wgmmas stay in flight while the next is prepared and issued; a stage goes back to the producer
+      // (and a widened A buffer becomes reusable) once the wgmmas that read it have completed (wait_group 1).
+      int prev_stage = -1;
+      for (int kb = 0; kb < k_blocks; ++kb) {
+        mbarrier_wait(&full[stage], phase);
+        const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
+        const uint8_t* a_operand = a_tile + half * 64 * 128;
+        if constexpr (Op::kWidenA) {
+          uint8_t* widened = smem + L::kWidened + (half * 2 + (kb & 1)) * Op::kWidenedBytes;
+          widen_int8_rows_to_bf16(a_tile + half * 64 * 64, widened, t);
+          fence_proxy_async_shared();
+          named_barrier_sync(barrier_id, 128);  // the whole 64 x 64 block is in place before the wgmmas read it
+          a_operand = widened;
+        }
+        wgmma_fence();
+        Op::mma(acc, wgmma_desc_k_major_sw128(a_operand), wgmma_desc_k_major_sw128(a_tile + Op::kABytes));
+        wgmma_commit_group();
+        wgmma_wait_group<1>();
+        if (prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
+        prev_stage = stage;
+        if (++stage == kStages) stage = 0, phase ^= 1;
+      }
+      wgmma_wait_group<0>();
+#pragma unroll
+      for (int i = 0; i < 128; ++i) register_fence(acc[i]);
+      if (prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
+      cp_async_wait_all();
+      if (tma_y && t == 0) bulk_wait_group_read<0>();  // the previous tile's stores have read the staging
+      named_barrier_sync(barrier_id, 128);             // ... and every thread's scale copies are visible
+      if (tma_y)
+        epilogue_tma_store<Op, OutT>(acc, scales, t, row0, n0, ep, staging, &tmap_y, barrier_id);
+      else
+        epilogue_from_registers<Op, OutT>(acc, scales, t, row0, n0, ep, y, M, N, pairs);
+    }
+    if (tma_y && t == 0) bulk_wait_group_all();  // the staging stays valid until the last stores are done
+  }
+#else
+  __trap();  // launched only where sm90_gemm_supported() (sm_90a code on a compute-capability 9.0 device)
+#endif
+}
+
+}  // namespace sixbit::cuda::sm90
