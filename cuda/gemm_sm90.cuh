@@ -9,7 +9,7 @@
 //
 // Structure (the warp-specialized, persistent form of CUTLASS's sm90 kernels and DeepGEMM, written from the PTX ISA):
 //   - one CTA per SM, looping over 128 x 256 output tiles (m-major: concurrent CTAs share A rows and W in L2);
-//   - warpgroup 0: one thread issues TMA copies of the A and W slices of each K block into a 3-stage ring, each stage
+//   - warpgroup 0: one thread issues TMA copies of the A and W slices of each K block into a 4-stage ring, each stage
 //     guarded by a "full" mbarrier (copy bytes landed) and an "empty" one (all consumer warps done with it);
 //   - warpgroups 1 and 2: 64 rows each; per K block (W4A8: first widen its A rows into a bf16 buffer) 4 wgmmas into
 //     128 accumulator registers per thread, one K block's wgmmas in flight while the next is prepared;
@@ -29,12 +29,15 @@
 
 namespace sixbit::cuda::sm90 {
 
-constexpr int kBM = 128, kBN = 256, kStages = 3;
+constexpr int kBM = 128, kBN = 256, kStages = 4;
 constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;
-// Output staging for the TMA-store epilogue, per consumer warpgroup: 4 slabs of 64 rows x 128 bytes (32 fp32 or 64
-// bf16 columns each, 128-byte swizzled like the loads): all 256 bf16 columns in one round, fp32 in two.
-constexpr int kSlabBytes = 64 * 128, kSlabs = 4, kStagingBytes = kSlabs * kSlabBytes;
+// Output staging for the TMA-store epilogue, per consumer warpgroup: one slab of 64 rows x 128 bytes (32 fp32 or 64
+// bf16 columns, 128-byte swizzled like the loads), so a tile's 256 columns go out in 8 (fp32) or 4 (bf16) rounds.
+// Shared memory goes to a fourth ring stage instead of a bigger staging area: on the H100, 4 stages + 1 slab was
+// faster than 3 stages + 4 slabs on every bench shape but one (docs/perf-h100.md; the TMA loads' latency showed as
+// 15% of warp stalls on the "full" barrier with 3 stages).
+constexpr int kSlabBytes = 64 * 128, kSlabs = 1, kStagingBytes = kSlabs * kSlabBytes;
 
 // The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
 struct EpilogueArgs {
@@ -85,8 +88,8 @@ struct SmemLayout {
   static constexpr int kStaging = kWidened + 4 * Op::kWidenedBytes;  // [2 warpgroups]
   static constexpr int kBarriers = kStaging + 2 * kStagingBytes;     // full[kStages], empty[kStages]
   static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales[2]
-  // + up to 1023 bytes to align the base to 1024 (the 128-byte swizzle's period). W8A8: 214 KB, W4A8: 222 KB of the
-  // 227 KB a block may have; a fourth stage does not fit beside the staging.
+  // + up to 1023 bytes to align the base to 1024 (the 128-byte swizzle's period). W8A8 and W4A8: 214 KB of the
+  // 227 KB a block may have; a fifth stage does not fit.
   static constexpr int kBytes = kScales + 2 * static_cast<int>(sizeof(TileScales)) + 1024;
 };
 
@@ -179,17 +182,17 @@ __device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (
 // writes then hit distinct banks (fp32: 2 wavefronts for 256 bytes, bf16: 1 for 128).
 __device__ __forceinline__ int swizzle128_offset(int r, int b) { return r * 128 + ((((b >> 4) ^ r) & 7) << 4) + (b & 15); }
 
-// The epilogue through shared memory and TMA stores: each round writes the values of 4 slabs (128 fp32 or 256 bf16
-// columns of the warpgroup's 64 rows) to `staging`, then thread 0 of the warpgroup issues one bulk tensor store per
+// The epilogue through shared memory and TMA stores: each round writes the values of kSlabs slabs (32 fp32 or 64 bf16
+// columns each, of the warpgroup's 64 rows) to `staging`, then thread 0 of the warpgroup issues one bulk tensor store per
 // slab and the warpgroup moves on; the stores drain while the next tile's MMAs run. Rows and columns past the
 // tensor are clipped by the store (their staged values are never written out). On entry the staging must be free
-// (the caller waited for the previous tile's stores to read it); between rounds this waits for the first round's.
+// (the caller waited for the previous tile's stores to read it); between rounds this waits for the previous round's.
 template <class Op, typename OutT>
 __device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)[128], const TileScales& sc, int t, int64_t row0, int64_t n0,
                                                    const EpilogueArgs& ep, uint8_t* staging, const CUtensorMap* tmap_y, int barrier_id) {
   constexpr int kColsPerSlab = 128 / static_cast<int>(sizeof(OutT));
   constexpr int kColsPerRound = kColsPerSlab * kSlabs;
-  constexpr int kRounds = kBN / kColsPerRound;  // 2 for fp32, 1 for bf16
+  constexpr int kRounds = kBN / kColsPerRound;  // 8 for fp32, 4 for bf16
   const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
   const float rs[2] = {ep.row_scale ? sc.row[r_lo] : 1.0f, ep.row_scale ? sc.row[r_lo + 8] : 1.0f};
 #pragma unroll

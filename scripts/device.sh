@@ -109,11 +109,11 @@ if has sanitize; then
   note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
   # the quantize and GEMM kernels (tiled exact GEMMs, coalesced quantizers) on the shapes that stay quick under memcheck
   timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='GpuQuantize*:GpuDequantize*:GpuGemm.*:GpuGemmFast.*:*K16*:*K48*:*K64*:*K80*' >"$OUT/sanitizer-emu.log" 2>&1
+    --gtest_filter='GpuQuantize*:GpuDequantize*:GpuGemm.*:GpuGemmFast.*:GpuGemmSm90.*:*K16*:*K48*:*K64*:*K80*' >"$OUT/sanitizer-emu.log" 2>&1
   note "memcheck gpu_emulator_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*:GpuDequantize*' >>"$OUT/sanitizer-emu.log" 2>&1
-  note "racecheck gpu_emulator_test (tiled GEMM staging, row reductions): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
+    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*:GpuDequantize*:GpuGemmSm90.*' >>"$OUT/sanitizer-emu.log" 2>&1
+  note "racecheck gpu_emulator_test (tiled GEMM staging, row reductions, sm90 epilogue staging): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.Own*:FastFixture.Fused*:FastFixture.SubAndDiffNorms:FastFixture.Gated*' >>"$OUT/sanitizer.log" 2>&1
   note "racecheck gpu_dit_test (own flash, row programs, reductions; cuDNN's kernels excluded): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
 fi
@@ -154,9 +154,10 @@ fi
 if has profile; then
   step "ncu"
   # launch-skip 1: the first quantize launch of cuda_bench is the weight (1536 x 1536), the second the M = 32760 input
-  # NCU_KERNELS="name:launch-skip ..." picks others (e.g. gemm_w8a8_sm90_kernel:0).
+  # NCU_KERNELS="name:launch-skip ..." picks others; NCU_ARGS="--kernel-name-base mangled" matches template arguments
+  # (e.g. NCU_KERNELS="W8A8Sm90EfE:0": gemm_sm90_kernel<W8A8Sm90, float>).
   for k in ${NCU_KERNELS:-nvfp4_quantize_kernel:1 int8_quantize_rows_regs_kernel:1 gemm_exact_tiled_kernel:0}; do
-    timeout ${T_PROFILE:-150} ncu --kernel-name "regex:${k%:*}" --launch-skip "${k#*:}" --launch-count 1 --section SpeedOfLight --section Occupancy \
+    timeout ${T_PROFILE:-150} ncu ${NCU_ARGS:-} --kernel-name "regex:${k%:*}" --launch-skip "${k#*:}" --launch-count 1 --section SpeedOfLight --section Occupancy \
       --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section LaunchStats \
       "$BIN_QB" >>"$OUT/ncu.txt" 2>&1
     note "ncu ${k%:*}: rc=$?"
