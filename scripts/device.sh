@@ -181,9 +181,10 @@ for f, c in hist.items():
     print(f"sass {f[:90]}: {sum(c.values())} instructions; " + ", ".join(f"{k} {v}" for k, v in c.most_common(24)))
 PY
   note "sass: $(grep -c 'Function :' "$OUT/sass-nvfp4.txt") kernels dumped"
-  # The fused W8A8 kernel must run on the tensor cores' warpgroup path: IGMMA (integer wgmma), not IMMA.
-  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /gemm_w8a8_sm90_kernel/)} keep' >"$OUT/sass-w8a8-sm90.txt"
-  note "sass gemm_w8a8_sm90: $(grep -c 'Function :' "$OUT/sass-w8a8-sm90.txt") kernels, IGMMA $(grep -c IGMMA "$OUT/sass-w8a8-sm90.txt"), IMMA $(grep -c ' IMMA' "$OUT/sass-w8a8-sm90.txt"), local memory (LDL/STL) $(grep -cE 'LDL|STL' "$OUT/sass-w8a8-sm90.txt")"
+  # The Hopper GEMMs must run on the tensor cores' warpgroup path: IGMMA (int8 wgmma, W8A8) and HGMMA (bf16, W4A8
+  # fast), no IMMA/HMMA, no local memory.
+  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /gemm_sm90_kernel/)} keep' >"$OUT/sass-sm90.txt"
+  note "sass gemm_sm90_kernel: $(grep -c 'Function :' "$OUT/sass-sm90.txt") kernels, IGMMA $(grep -c IGMMA "$OUT/sass-sm90.txt"), HGMMA $(grep -c HGMMA "$OUT/sass-sm90.txt"), IMMA/HMMA $(grep -cE ' (IMMA|HMMA)' "$OUT/sass-sm90.txt"), local memory (LDL/STL) $(grep -cE 'LDL|STL' "$OUT/sass-sm90.txt")"
 fi
 
 if has peer; then
