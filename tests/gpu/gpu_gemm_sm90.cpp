@@ -29,10 +29,11 @@ struct Shape {
   int64_t M, N, K;
 };
 // Both epilogues: the TMA store needs rows of whole 16-byte units (fp32: N % 4 == 0, bf16: N % 8 == 0), the others
-// store from registers. The last two have 65 x 3 = 195 tiles (> 132 SMs) and 2 K blocks per tile: 390 ring slots,
-// many phase wraps; 8200 x 600 takes the TMA store in both precisions, 8200 x 602 in neither.
-const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},      {130, 65, 48},    {33, 64, 32},     {257, 129, 1536},
-                             {128, 256, 128},  {200, 300, 144},  {129, 513, 272},  {8200, 600, 160}, {8200, 602, 160}};
+// store from registers. The last three have 65 x 3 = 195 tiles (> 132 SMs: several per CTA) and 2 or 5 K blocks
+// per tile: hundreds of ring slots, many phase wraps, tiles starting mid-lap; 8200 x 600 takes the TMA store in both
+// precisions, 8200 x 602 in neither.
+const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},      {130, 65, 48},    {33, 64, 32},     {257, 129, 1536}, {128, 256, 128},
+                             {200, 300, 144},  {129, 513, 272},  {8200, 600, 160}, {8200, 602, 160}, {8200, 600, 640}};
 
 std::vector<uint16_t> bf16_bits_of(const std::vector<float>& v) {
   std::vector<uint16_t> out(v.size());
