@@ -20,8 +20,12 @@ PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   std::call_once(once, [] {
     void* p = nullptr;
     cudaDriverEntryPointQueryResult q{};
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) == cudaSuccess &&
-        q == cudaDriverEntryPointSuccess)
+#if CUDART_VERSION >= 12050
+    const cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q);
+#else
+    const cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &p, cudaEnableDefault, &q);
+#endif
+    if (e == cudaSuccess && q == cudaDriverEntryPointSuccess)
       fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
     cudaGetLastError();
   });
@@ -121,8 +125,10 @@ bool sm90_gemm_supported(int device, std::string* why) {
   if (major != 9 || minor != 0)
     return no("wgmma needs compute capability 9.0 (Hopper); device " + std::to_string(device) + " is " + std::to_string(major) + "." +
               std::to_string(minor));
-  cudaFuncAttributes attr{};
-  if (cudaFuncGetAttributes(&attr, sm90::gemm_sm90_kernel<sm90::W8A8Sm90, float>) != cudaSuccess || attr.binaryVersion != 90) {
+  // The kernels' bodies exist only in an sm_90a cubin (a plain sm_90 or PTX-JIT build compiles them to a trap): ask
+  // the module the driver loaded for this device.
+  int built = 0;
+  if (cudaMemcpyFromSymbol(&built, sm90::kernels_built_for_sm90a, sizeof built) != cudaSuccess || built != 1) {
     cudaGetLastError();
     return no("this build has no sm_90a code for the kernels (configure with CMAKE_CUDA_ARCHITECTURES containing 90a)");
   }

@@ -29,6 +29,10 @@
 
 namespace sixbit::cuda::sm90 {
 
+// 1 in the cubin compiled for sm_90a, 0 in every other device pass: sm90_gemm_supported() reads it from the module
+// the driver loaded for the device.
+__device__ int kernels_built_for_sm90a = SIXBIT_SM90A_DEVICE;
+
 constexpr int kBM = 128, kBN = 256, kStages = 4;
 constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;

@@ -18,11 +18,11 @@ namespace {
 using namespace sixbit;
 using namespace gpu_test;
 
-#define SKIP_WITHOUT_SM90()                                                                      \
-  do {                                                                                           \
-    SKIP_WITHOUT_GPU();                                                                          \
-    std::string why_;                                                                            \
-    if (!cuda::sm90_gemm_supported(0, &why_)) GTEST_SKIP() << "fused W8A8 needs Hopper: " << why_; \
+#define SKIP_WITHOUT_SM90()                                                        \
+  do {                                                                             \
+    SKIP_WITHOUT_GPU();                                                            \
+    std::string why_;                                                              \
+    if (!sm90_gemms_usable(&why_)) GTEST_SKIP() << "the wgmma GEMMs need Hopper: " << why_; \
   } while (0)
 
 struct Shape {

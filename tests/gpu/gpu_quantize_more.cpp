@@ -252,8 +252,9 @@ TEST(GpuDequantize, Nvfp4ToBf16ExactOnBothKernels) {
 // SMs, the last with 5 K blocks per tile: tiles starting mid-lap of the 4-stage ring). Also required of each: some outputs differ (not secretly exact), run-to-run identical bits.
 TEST(GpuGemmFast, W4a8Int8ANvfp4WWithinDerivedBound) {
   SKIP_WITHOUT_GPU();
-  const bool sm90 = cuda::sm90_gemm_supported(0);
-  if (!sm90) std::printf("W4A8 fast: no Hopper sm_90a path here, only the cuBLASLt one is checked\n");
+  std::string why;
+  const bool sm90 = sm90_gemms_usable(&why);
+  if (!sm90) std::printf("W4A8 fast: only the cuBLASLt path is checked here (%s)\n", why.c_str());
   const int64_t shapes[][3] = {{1, 1, 16}, {130, 65, 48}, {33, 64, 1552}, {9, 20, 8960}, {300, 520, 1552}, {4200, 1100, 64}, {4200, 600, 320}};
   enum Path { kCublasLt, kSm90F32, kSm90Bf16, kPaths };
   int64_t differing[kPaths] = {}, checked[kPaths] = {};

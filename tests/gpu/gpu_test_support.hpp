@@ -77,6 +77,20 @@ inline float nvfp4_element_value(const quant::Nvfp4Tensor& t, int64_t r, int64_t
   return fmt::e2m1_decode(code) * fmt::ue4m3_decode(t.scales[static_cast<size_t>(r * (t.cols / 16) + k / 16)]);
 }
 
+// The Hopper wgmma GEMMs (cuda/gemm_sm90.cuh): usable on device 0? On a compute-capability 9.0 device of a build with
+// sm_90a code (SIXBIT_BUILT_FOR_SM90A, tests/gpu/CMakeLists.txt) they must be, and a "no" is a test failure: a
+// regression in sm90_gemm_supported() would otherwise turn their tests into silent skips.
+inline bool sm90_gemms_usable(std::string* why) {
+  const bool ok = cuda::sm90_gemm_supported(0, why);
+#ifdef SIXBIT_BUILT_FOR_SM90A
+  int major = 0, minor = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
+  if (!ok && major == 9 && minor == 0) ADD_FAILURE() << "sm_90a build on a Hopper device, yet the wgmma GEMMs cannot run: " << *why;
+#endif
+  return ok;
+}
+
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
