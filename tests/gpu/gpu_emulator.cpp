@@ -72,8 +72,7 @@ TEST(GpuGemm, ExactKernelsAndCublasLtMatchEmulatorBitForBit) {
   SKIP_WITHOUT_GPU();
   for (const Shape s : kShapes) {
     const auto xa = adversarial(s.M, s.K, 21), xw = adversarial(s.N, s.K, 22);
-    std::vector<float> bias(static_cast<size_t>(s.N));
-    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+    const std::vector<float> bias = test_bias(s.N);
     const auto a8 = quant::int8_quantize(xa.data(), s.M, s.K, quant::Int8Granularity::kPerRow);
     const auto w8 = quant::int8_quantize(xw.data(), s.N, s.K, quant::Int8Granularity::kPerRow);
     const auto a4 = quant::nvfp4_quantize(xa.data(), s.M, s.K, quant::Nvfp4Recipe::kTe);

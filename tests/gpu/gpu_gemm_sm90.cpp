@@ -49,8 +49,7 @@ TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
   int64_t nonzero = 0;
   for (const Shape s : kSm90Shapes) {
     const auto xa = adversarial(s.M, s.K, 41), xw = adversarial(s.N, s.K, 42);
-    std::vector<float> bias(static_cast<size_t>(s.N));
-    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+    const std::vector<float> bias = test_bias(s.N);
     const auto a8 = quant::int8_quantize(xa.data(), s.M, s.K, quant::Int8Granularity::kPerRow);
     const auto w8 = quant::int8_quantize(xw.data(), s.N, s.K, quant::Int8Granularity::kPerRow);
     DeviceBuffer<int8_t> da(a8.codes), dw(w8.codes);

@@ -263,8 +263,8 @@ TEST(GpuGemmFast, W4a8Int8ANvfp4WWithinDerivedBound) {
     const auto xa = int8_input(M, K, 51, false, 1e3f), xw = nvfp4_input(N, K, 52, false, 1e3f);  // no fp32 overflow in y
     const auto a8 = quant::int8_quantize(xa.data(), M, K, quant::Int8Granularity::kPerRow);
     const auto w4 = quant::nvfp4_quantize(xw.data(), N, K, quant::Nvfp4Recipe::kTe);
-    std::vector<float> bias(static_cast<size_t>(N)), ref(static_cast<size_t>(M * N));
-    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+    const std::vector<float> bias = test_bias(N);
+    std::vector<float> ref(static_cast<size_t>(M * N));
     gemm::gemm_w4a8(a8, w4, bias.data(), ref.data());
     std::vector<double> tol(ref.size());
     const double u = std::ldexp(1.0, -24), rel = static_cast<double>(K / 16) * u + static_cast<double>(K) * std::ldexp(1.0, -22) + 8 * u;

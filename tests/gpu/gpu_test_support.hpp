@@ -91,6 +91,13 @@ inline bool sm90_gemms_usable(std::string* why) {
   return ok;
 }
 
+// A small bias with both signs and a few distinct values, for the GEMM epilogues (bias[n] = 0.01 * (n % 13) - 0.05).
+inline std::vector<float> test_bias(int64_t n) {
+  std::vector<float> bias(static_cast<size_t>(n));
+  for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
+  return bias;
+}
+
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
