@@ -94,6 +94,7 @@ void gemm_sm90(const char* what, const void* a, const void* w, const sm90::Epilo
 template <typename OutT>
 void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, OutT* y, int64_t M, int64_t N, int64_t K,
                cudaStream_t stream) {
+  SIXBIT_CHECK(sa != nullptr && sw != nullptr, "W8A8 sm90: the row scales sa and column scales sw are required (bias may be null)");
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.col_scale = sw, ep.bias = bias;
   gemm_sm90<sm90::W8A8Sm90>("W8A8 sm90", a, w, ep, y, M, N, K, stream);
@@ -103,6 +104,7 @@ template <typename OutT>
 void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
                     OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
   SIXBIT_CHECK(K % 16 == 0, "W4A8 fast sm90: K = ", K, " is not a multiple of 16");
+  SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
   if (M == 0 || N == 0) return;
   if (w_packed != nullptr) nvfp4_dequantize_bf16(w_packed, w_scales, N, K, w_bf16_workspace, stream);
   sm90::EpilogueArgs ep;

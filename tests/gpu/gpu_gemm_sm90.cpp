@@ -100,6 +100,8 @@ TEST(GpuGemmSm90, W8a8WgmmaRejectsBadInputClearly) {
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 24, nullptr), Error);      // K % 16
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr + 1, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr), Error);  // misaligned A
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 0, nullptr), Error);       // K = 0
+  EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, nullptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr), Error);     // no sa
+  EXPECT_THROW(cuda::gemm_w4a8_fast_sm90(a.ptr, s.ptr, nullptr, nullptr, 1.0f, nullptr, y.ptr, nullptr, 64, 64, 32, nullptr), Error);  // no W
 }
 
 TEST(GpuGemmSm90, RefusesClearlyOffHopper) {
