@@ -38,9 +38,9 @@ constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;
 // Output staging for the TMA-store epilogue, per consumer warpgroup: one slab of 64 rows x 128 bytes (32 fp32 or 64
 // bf16 columns, 128-byte swizzled like the loads), so a tile's 256 columns go out in 8 (fp32) or 4 (bf16) rounds.
-// Shared memory goes to a fourth ring stage instead of a bigger staging area: on the H100, 4 stages + 1 slab was
-// faster than 3 stages + 4 slabs on every bench shape but one (docs/perf-h100.md; the TMA loads' latency showed as
-// 15% of warp stalls on the "full" barrier with 3 stages).
+// Shared memory goes to a fourth ring stage instead of a bigger staging area: on the H100, 4 stages + 1 slab beat
+// 3 stages + 4 slabs on the W4A8 rows and W8A8 at K = 8960 and was within run-to-run noise elsewhere
+// (docs/perf-h100.md; with 3 stages the TMA loads' latency showed as 15% of warp stalls on the "full" barrier).
 constexpr int kSlabBytes = 64 * 128, kSlabs = 1, kStagingBytes = kSlabs * kSlabBytes;
 
 // The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
