@@ -125,8 +125,10 @@ __device__ __forceinline__ void widen_int8_rows_to_bf16(const uint8_t* src, uint
     uint32_t out[8];
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
-      const uint32_t biased = w[i] ^ 0x80808080u;  // each byte b + 128
-      out[2 * i] = int8_pair_to_bf16x2<0>(biased), out[2 * i + 1] = int8_pair_to_bf16x2<2>(biased);
+      const int32_t b0 = static_cast<int8_t>(w[i] & 0xFF), b1 = static_cast<int8_t>((w[i] >> 8) & 0xFF);
+      const int32_t b2 = static_cast<int8_t>((w[i] >> 16) & 0xFF), b3 = static_cast<int8_t>(w[i] >> 24);
+      out[2 * i] = bf16x2_bits(static_cast<float>(b0), static_cast<float>(b1));
+      out[2 * i + 1] = bf16x2_bits(static_cast<float>(b2), static_cast<float>(b3));
     }
 #pragma unroll
     for (int h = 0; h < 2; ++h) {  // 16 int8 -> 32 bytes of bf16 = two 16-byte chunks

@@ -11,7 +11,6 @@
 #include <cuda_fp8.h>
 #include <gtest/gtest.h>
 
-#include "cuda/bf16_bits.cuh"
 #include "cuda/check.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
@@ -93,29 +92,6 @@ TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {
   const SweepResult r = sweep_all_fp32<2>();
   EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
   EXPECT_EQ(popcount_codes(r), 255) << "every INT8 code from -127 to 127";
-}
-
-// cuda::int8_pair_to_bf16x2 (the W4A8 kernel's A widening) on every 32-bit word of four int8: both pairs against
-// cuda_bf16.h's __floats2bfloat162_rn of the int8 values (exact either way: |b| <= 128 fits bf16's 8 bits).
-__global__ void int8_widen_sweep_kernel(unsigned long long* mismatches) {
-  const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
-  for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
-    const uint32_t w = static_cast<uint32_t>(i);
-    const uint32_t ours[2] = {cuda::int8_pair_to_bf16x2<0>(w ^ 0x80808080u), cuda::int8_pair_to_bf16x2<2>(w ^ 0x80808080u)};
-    for (int p = 0; p < 2; ++p) {
-      const float b0 = static_cast<float>(static_cast<int8_t>((w >> (16 * p)) & 0xFF));
-      const float b1 = static_cast<float>(static_cast<int8_t>((w >> (16 * p + 8)) & 0xFF));
-      if (ours[p] != cuda::bf16x2_bits(b0, b1)) atomicAdd(mismatches, 1ull);
-    }
-  }
-}
-
-TEST(GpuCodecExhaustive, Int8PairToBf16MatchesCudaBf16OnAllWords) {
-  SKIP_WITHOUT_GPU();
-  DeviceBuffer<unsigned long long> mismatches(1, 0x00);
-  int8_widen_sweep_kernel<<<4096, 256>>>(mismatches.ptr);
-  SIXBIT_CUDA_CHECK_LAUNCH();
-  EXPECT_EQ(mismatches.host()[0], 0ull);
 }
 
 }  // namespace
