@@ -4,6 +4,7 @@
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -103,7 +104,6 @@ void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* s
 template <typename OutT>
 void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
                     OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  SIXBIT_CHECK(K % 16 == 0, "W4A8 fast sm90: K = ", K, " is not a multiple of 16");
   SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
   if (M == 0 || N == 0) return;
   if (w_packed != nullptr) nvfp4_dequantize_bf16(w_packed, w_scales, N, K, w_bf16_workspace, stream);
@@ -113,29 +113,41 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
 }
 }  // namespace
 
-bool sm90_gemm_supported(int device, std::string* why) {
-  const auto no = [&](const std::string& reason) {
-    if (why) *why = reason;
-    return false;
-  };
+namespace {
+// Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a
+// device-to-host copy, which every GEMM launch would otherwise pay and which synchronizes with the device).
+std::string sm90_unsupported_reason(int device) {
   int major = 0, minor = 0;
   if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
       cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
     cudaGetLastError();
-    return no("no CUDA device " + std::to_string(device));
+    return "no CUDA device " + std::to_string(device);
   }
   if (major != 9 || minor != 0)
-    return no("wgmma needs compute capability 9.0 (Hopper); device " + std::to_string(device) + " is " + std::to_string(major) + "." +
-              std::to_string(minor));
+    return "wgmma needs compute capability 9.0 (Hopper); device " + std::to_string(device) + " is " + std::to_string(major) + "." +
+           std::to_string(minor);
   // The kernels' bodies exist only in an sm_90a cubin (a plain sm_90 or PTX-JIT build compiles them to a trap): ask
   // the module the driver loaded for this device.
-  int built = 0;
-  if (cudaMemcpyFromSymbol(&built, sm90::kernels_built_for_sm90a, sizeof built) != cudaSuccess || built != 1) {
-    cudaGetLastError();
-    return no("this build has no sm_90a code for the kernels (configure with CMAKE_CUDA_ARCHITECTURES containing 90a)");
-  }
-  if (tensor_map_encoder() == nullptr) return no("the driver has no cuTensorMapEncodeTiled");
-  return true;
+  int device_before = 0, built = 0;
+  SIXBIT_CUDA_CHECK(cudaGetDevice(&device_before));
+  SIXBIT_CUDA_CHECK(cudaSetDevice(device));
+  const cudaError_t e = cudaMemcpyFromSymbol(&built, sm90::kernels_built_for_sm90a, sizeof built);
+  cudaGetLastError();
+  SIXBIT_CUDA_CHECK(cudaSetDevice(device_before));
+  if (e != cudaSuccess || built != 1) return "this build has no sm_90a code for the kernels (configure with CMAKE_CUDA_ARCHITECTURES containing 90a)";
+  if (tensor_map_encoder() == nullptr) return "the driver has no cuTensorMapEncodeTiled";
+  return "";
+}
+}  // namespace
+
+bool sm90_gemm_supported(int device, std::string* why) {
+  static std::mutex mutex;
+  static std::map<int, std::string> reasons;  // "" = supported
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = reasons.find(device);
+  if (it == reasons.end()) it = reasons.emplace(device, sm90_unsupported_reason(device)).first;
+  if (why) *why = it->second;
+  return it->second.empty();
 }
 
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,

@@ -168,13 +168,17 @@ int main(int argc, char** argv) {
       gemm_row("W8A8 cuBLASLt int8 + exact epilogue, bf16", w8b_ms, bf_ms, "bf16 out, like the baseline");
       gemm_row("  of which cuBLASLt int8 GEMM", i32_ms, bf_ms, "int32 out, no epilogue");
       print_bw_row("  of which epilogue (int32 in, fp32 out)", ep_ms, 8.0 * M * N, copy_gbs, "vs copy bandwidth");
+      // The fp32 output y after `run`, poisoned first (0xFF: NaN) so an output the kernel never wrote shows.
+      auto output_of = [&](auto run) {
+        std::vector<float> h(static_cast<size_t>(M * N));
+        SIXBIT_CUDA_CHECK(cudaMemset(y, 0xFF, h.size() * sizeof(float)));
+        run();
+        SIXBIT_CUDA_CHECK(cudaMemcpy(h.data(), y, h.size() * sizeof(float), cudaMemcpyDeviceToHost));
+        return h;
+      };
       if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel: checked bit-identical to the row above first
-        std::vector<float> lt_y(static_cast<size_t>(M * N)), sm90_y(lt_y.size());
-        cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr);
-        SIXBIT_CUDA_CHECK(cudaMemcpy(lt_y.data(), y, lt_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
-        SIXBIT_CUDA_CHECK(cudaMemset(y, 0xFF, lt_y.size() * sizeof(float)));
-        cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr);
-        SIXBIT_CUDA_CHECK(cudaMemcpy(sm90_y.data(), y, sm90_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
+        const auto lt_y = output_of([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
+        const auto sm90_y = output_of([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr); });
         const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
         const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr); });
         const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr); });
@@ -194,12 +198,8 @@ int main(int argc, char** argv) {
       const float fast48_ms = median_ms([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
       gemm_row("W4A8 fast (A to bf16 + bf16 GEMM + row scale)", fast48_ms, bf_ms, "target >= 0.95x bf16");
       if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel; its distance from the row above, printed first
-        std::vector<float> lt_y(static_cast<size_t>(M * N)), sm90_y(lt_y.size());
-        cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr);
-        SIXBIT_CUDA_CHECK(cudaMemcpy(lt_y.data(), y, lt_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
-        SIXBIT_CUDA_CHECK(cudaMemset(y, 0xFF, lt_y.size() * sizeof(float)));
-        cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, wb, M, N, K, nullptr);
-        SIXBIT_CUDA_CHECK(cudaMemcpy(sm90_y.data(), y, sm90_y.size() * sizeof(float), cudaMemcpyDeviceToHost));
+        const auto lt_y = output_of([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
+        const auto sm90_y = output_of([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, wb, M, N, K, nullptr); });
         double max_diff = 0, max_ref = 0;
         for (size_t i = 0; i < lt_y.size(); ++i)
           max_diff = std::max(max_diff, std::fabs(double{sm90_y[i]} - lt_y[i])), max_ref = std::max(max_ref, std::fabs(double{lt_y[i]}));

@@ -90,11 +90,7 @@ TEST(GpuGemm, ExactKernelsAndCublasLtMatchEmulatorBitForBit) {
     cuda::gemm_w8a8_cublaslt(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, y.ptr, acc.ptr, s.M, s.N, s.K, nullptr);
     EXPECT_TRUE(same_bits(y.host(), ref)) << "W8A8 cuBLASLt M=" << s.M << " N=" << s.N << " K=" << s.K;
     // bf16 output: the emulator's fp32 result rounded by cuda_bf16.h's own host conversion (nearest even), bit for bit.
-    std::vector<uint16_t> ref_bf16(ref.size());
-    for (size_t i = 0; i < ref.size(); ++i) {
-      const __nv_bfloat16 b = __float2bfloat16_rn(ref[i]);
-      std::memcpy(&ref_bf16[i], &b, sizeof b);
-    }
+    const std::vector<uint16_t> ref_bf16 = bf16_bits_of(ref);
     DeviceBuffer<uint16_t> y_bf16(ref.size());
     cuda::gemm_w8a8_cublaslt(da8.ptr, dsa.ptr, dw8.ptr, dsw.ptr, dbias.ptr, reinterpret_cast<__nv_bfloat16*>(y_bf16.ptr), acc.ptr, s.M, s.N, s.K, nullptr);
     EXPECT_EQ(y_bf16.host(), ref_bf16) << "W8A8 cuBLASLt, bf16 out, M=" << s.M << " N=" << s.N << " K=" << s.K;

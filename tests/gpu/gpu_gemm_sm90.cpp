@@ -35,15 +35,6 @@ struct Shape {
 const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},      {130, 65, 48},    {33, 64, 32},     {257, 129, 1536}, {128, 256, 128},
                              {200, 300, 144},  {129, 513, 272},  {8200, 600, 160}, {8200, 602, 160}, {8200, 600, 640}};
 
-std::vector<uint16_t> bf16_bits_of(const std::vector<float>& v) {
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
-    std::memcpy(&out[i], &b, sizeof b);
-  }
-  return out;
-}
-
 TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
   SKIP_WITHOUT_SM90();
   int64_t nonzero = 0;

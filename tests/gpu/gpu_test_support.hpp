@@ -3,6 +3,7 @@
 // comparison. Header-only; every test file is its own translation unit of gpu_emulator_test.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -96,6 +97,17 @@ inline std::vector<float> test_bias(int64_t n) {
   std::vector<float> bias(static_cast<size_t>(n));
   for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.01f * static_cast<float>(i % 13) - 0.05f;
   return bias;
+}
+
+// Each value rounded to bf16 by cuda_bf16.h's host conversion (nearest even), as raw bits: the reference for bf16-output
+// kernels whose definition is "the fp32 result, rounded once".
+inline std::vector<uint16_t> bf16_bits_of(const std::vector<float>& v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
+    std::memcpy(&out[i], &b, sizeof b);
+  }
+  return out;
 }
 
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
