@@ -89,10 +89,12 @@ void int8_regs_launch(const T* x, int64_t rows, int64_t cols, int threads, int8_
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-// The register kernel holds up to 16 float4 x 512 threads = 32768 values per row; the smallest V >= 2 whose thread
-// count (cols/4 / V, rounded up to a warp) fits 512 is taken. V >= 2 keeps >= 32 B of loads in flight per thread,
-// so even at full occupancy (2048 threads, ~26 registers) an SM has ~64 KB outstanding, above the ~25-45 KB that
-// HBM3 latency times per-SM bandwidth needs. Wider or unaligned rows take the two-read kernel.
+// The register kernel holds up to 16 float4 x 512 threads = 32768 values per row; the smallest V whose thread count
+// (cols/4 / V, rounded up to a warp) fits 512 is taken, with V >= 2 for fp32 and V >= 4 for bf16: >= 32 B of loads in
+// flight per thread, so even at full occupancy (2048 threads, 26-40 registers) an SM has ~64 KB outstanding, above
+// the ~25-45 KB that HBM3 latency times per-SM bandwidth needs. (bf16 rows with V = 2, 16 B per thread, ran at
+// 0.81-0.84x copy on the H100 at K = 1536; V = 4: 0.90-0.91x; docs/perf-h100.md.) Wider or unaligned rows take the
+// two-read kernel.
 template <typename T>
 void int8_quantize_rows_impl(const T* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {
   SIXBIT_CHECK(rows <= 0x7FFFFFFF, "INT8: ", rows, " rows exceed the grid limit");
@@ -101,7 +103,9 @@ void int8_quantize_rows_impl(const T* x, int64_t rows, int64_t cols, int8_t* cod
   if (vec && cols > 0) {
     const int64_t n4 = cols / 4;
     auto threads_for = [&](int64_t v) { return (((n4 + v - 1) / v + 31) / 32) * 32; };
-    if (threads_for(2) <= 512) return int8_regs_launch<T, 2>(x, rows, cols, static_cast<int>(threads_for(2)), codes, scales, stream);
+    if constexpr (sizeof(T) == 4) {
+      if (threads_for(2) <= 512) return int8_regs_launch<T, 2>(x, rows, cols, static_cast<int>(threads_for(2)), codes, scales, stream);
+    }
     if (threads_for(4) <= 512) return int8_regs_launch<T, 4>(x, rows, cols, static_cast<int>(threads_for(4)), codes, scales, stream);
     if (threads_for(8) <= 512) return int8_regs_launch<T, 8>(x, rows, cols, static_cast<int>(threads_for(8)), codes, scales, stream);
     if (threads_for(16) <= 512) return int8_regs_launch<T, 16>(x, rows, cols, static_cast<int>(threads_for(16)), codes, scales, stream);

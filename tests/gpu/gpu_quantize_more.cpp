@@ -134,7 +134,7 @@ TEST(GpuQuantizeMore, Nvfp4Fp32Blocked128x4EveryRecipeMatchesEmulator) { SKIP_WI
 TEST(GpuQuantizeMore, Nvfp4Bf16RowMajorEveryRecipeMatchesEmulator) { SKIP_WITHOUT_GPU(); check_nvfp4(true, quant::ScaleLayout::kRowMajor); }
 TEST(GpuQuantizeMore, Nvfp4Bf16Blocked128x4EveryRecipeMatchesEmulator) { SKIP_WITHOUT_GPU(); check_nvfp4(true, quant::ScaleLayout::kBlocked128x4); }
 
-// cols: one block; 48 and 1552 (odd multiples of 16; V = 2); 4112 (V = 4); 8960 (DiT; V = 8); 37 (not a multiple of
+// cols: one block; 48 and 1552 (odd multiples of 16; V = 2 for fp32, 4 for bf16); 4112 (V = 4); 8960 (DiT; V = 8); 37 (not a multiple of
 // 4: scalar fallback); 32768 (the register kernel's maximum, V = 16 x 512 threads); 40000 (the two-read fallback). `offset` 1
 // shifts the input by one element, so it is not vector-aligned and the scalar fallback runs.
 void check_int8(bool bf16, int offset) {
