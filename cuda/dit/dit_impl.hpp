@@ -44,6 +44,9 @@ struct CudaDitOps::Impl {
   std::unique_ptr<dit::CudnnSdpa> sdpa;
   std::map<dit::SdpaShape, bool> sdpa_ok;  // per shape: cuDNN plan built
   std::string attention_in_use = "none", sdpa_note;
+  std::string w8a8_gemm_in_use = "none";
+  // Whether a W8A8 linear of in_features K runs on the sm90 wgmma kernel (CudaDitOptions::sm90_gemm); records which.
+  bool w8a8_on_sm90(int64_t K);
   int gelu_epilogue = -1;  // -1 unknown, 0 off, 1 on (cuBLASLt GELU is the tanh form: probed once)
 
   // Host-visible results (pinned) for diff_norms.

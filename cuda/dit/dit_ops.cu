@@ -272,6 +272,13 @@ void CudaDitOps::set_plan(const model::PrecisionPlan& plan) { impl_->plan = plan
 const model::PrecisionPlan& CudaDitOps::plan() const { return impl_->plan; }
 const CudaDitOptions& CudaDitOps::options() const { return impl_->opt; }
 std::string CudaDitOps::attention_backend_in_use() const { return impl_->attention_in_use; }
+std::string CudaDitOps::w8a8_gemm_in_use() const { return impl_->w8a8_gemm_in_use; }
+
+bool CudaDitOps::Impl::w8a8_on_sm90(int64_t K) {
+  const bool sm90 = opt.sm90_gemm && K % 16 == 0 && sm90_gemm_supported(opt.device);  // the support check is cached per device
+  w8a8_gemm_in_use = sm90 ? "sm90-wgmma" : "cublaslt-int8";
+  return sm90;
+}
 MemoryReport CudaDitOps::memory() const { return impl_->arena.report(); }
 void CudaDitOps::reset_peaks() { impl_->arena.reset_peaks(); }
 void CudaDitOps::synchronize() const { SIXBIT_CUDA_CHECK(cudaStreamSynchronize(impl_->stream)); }

@@ -33,6 +33,9 @@ struct CudaDitOptions {
   int device = 0;
   bool poison = false;  // fill every buffer with 0xFF (NaN) when it is handed out (tests: unwritten outputs show)
   bool profile = false; // kFast: CUDA events around every launch group, summed by category (CudaDitOps::profile)
+  // W8A8 linears on the Hopper wgmma kernel with the exact epilogue fused (cuda/gemm_sm90.cuh; bit-identical to the
+  // cuBLASLt path) where sm90_gemm_supported(); false, or any other GPU: cuBLASLt int8 -> int32 + the epilogue pass.
+  bool sm90_gemm = true;
 };
 
 // Device time by category since the last profile() call (kFast with CudaDitOptions::profile), from CUDA events
@@ -98,6 +101,7 @@ class CudaDitOps : public model::DitOps {
 
   const CudaDitOptions& options() const;
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
+  std::string w8a8_gemm_in_use() const;          // "sm90-wgmma", "cublaslt-int8" (after the first W8A8 linear), else "none"
   MemoryReport memory() const;
   OpProfile profile();  // synchronises; zeros when profiling is off
   void set_profiling(bool on);

@@ -1,7 +1,8 @@
 // CudaDitOps, kFast: bf16 activations with an fp32 residual stream and fp32 modulation/time vectors (as Wan runs
 // them under autocast(float32)), lazy element-wise ops fused into one row program per consumer, deferred GEMMs
 // (so a GELU becomes the cuBLASLt epilogue), quantized linears: W8A8 = per-row int8 (fused into the producer's row
-// program) x per-channel int8 weights on cuBLASLt int8, epilogue fused into the consumer; W4A4 = the activation
+// program) x per-channel int8 weights on the Hopper wgmma kernel with the epilogue fused (gemm_w8a8_sm90, fp32 out),
+// or elsewhere on cuBLASLt int8 with the epilogue fused into the consumer (the same bits either way); W4A4 = the activation
 // fake-quantized to NVFP4 exactly as bf16 (te recipe, tensor amax from the producer) x the weight dequantized exactly
 // to bf16, alpha = Ga * Gw on the device; W4A8 = int8 codes as bf16 x dequantized weight, fp32 accumulators, the
 // (acc * sa) * Gw epilogue fused into the consumer. Weights stay resident only in their quantized formats.
@@ -110,6 +111,14 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
       weight_int8(e, w);
       weight_bias(e, bias, false);
       operand_i8(*x, false);
+      if (w8a8_on_sm90(K)) {  // epilogue (and bias) applied in the GEMM: the consumer reads the fp32 result as is
+        Buffer yf = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
+        Prof pr(this, kProfGemm);
+        gemm_w8a8_sm90(dit::ptr<int8_t>(x->op_i8), dit::ptr<float>(x->op_i8_scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales),
+                       dit::ptr<float>(e.bias_f32), dit::ptr<float>(yf), M, out, K, stream);
+        y->src.kind = RowSrc::kF32, y->src.buf = yf;
+        break;
+      }
       Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kActivation);
       dit::LtArgs g;
       g.kind = dit::LtKind::kI8ToI32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8.get(), g.w = e.int8_codes.get(), g.y = acc.get();

@@ -1,7 +1,8 @@
 // CudaDitOps, kVerify: fp32 tensors, eager ops. Full-precision ops are the transcriptions of verify_kernels.cuh;
 // quantized linears quantize the activation with the exact device quantizers (bits of emulation/quant) and run the
-// exact GEMMs (bits of emulation/gemm/qgemm.hpp): W8A8 through cuBLASLt int32 + the exact epilogue, W4A4 and W4A8
-// through the exact kernels. So every op returns EmulatorOps' bits. The global scales the exact W4A4/W4A8 kernels take
+// exact GEMMs (bits of emulation/gemm/qgemm.hpp): W8A8 through the Hopper wgmma kernel with the exact epilogue fused
+// (elsewhere, or with CudaDitOptions::sm90_gemm off, cuBLASLt int32 + the exact epilogue), W4A4 and W4A8 through the
+// exact kernels. So every op returns EmulatorOps' bits. The global scales the exact W4A4/W4A8 kernels take
 // as host values are read back (one synchronisation per quantized linear; this mode is for verification).
 // Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_{verify,fast}.cpp.
 #include <cmath>
@@ -53,7 +54,11 @@ Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const
   if (int8_act) {
     Buffer codes = arena.alloc(size_t(M * K), MemCategory::kActivation), scales = arena.alloc(size_t(M) * sizeof(float), MemCategory::kActivation);
     int8_quantize_rows(f32(x), M, K, dit::ptr<int8_t>(codes), dit::ptr<float>(scales), stream);
-    if (p == model::LinearPrecision::kW8A8) {
+    if (p == model::LinearPrecision::kW8A8 && w8a8_on_sm90(K)) {
+      weight_int8(e, w);
+      gemm_w8a8_sm90(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b, f32(y), M,
+                     out, K, stream);
+    } else if (p == model::LinearPrecision::kW8A8) {
       weight_int8(e, w);
       Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kWorkspace);
       gemm_w8a8_cublaslt(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b, f32(y),

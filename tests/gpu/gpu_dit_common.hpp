@@ -43,10 +43,26 @@ using sm::Mat;
     if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why; \
   } while (0)
 
-inline cuda::CudaDitOptions opts(cuda::DitMode m, cuda::AttentionBackend a = cuda::AttentionBackend::kAuto) {
+inline cuda::CudaDitOptions opts(cuda::DitMode m, cuda::AttentionBackend a = cuda::AttentionBackend::kAuto, bool sm90_gemm = true) {
   cuda::CudaDitOptions o;
-  o.mode = m, o.attention = a, o.poison = true;
+  o.mode = m, o.attention = a, o.poison = true, o.sm90_gemm = sm90_gemm;
   return o;
+}
+
+// The W8A8 GEMM CudaDitOps must pick on device 0 (CudaDitOps::w8a8_gemm_in_use): the Hopper wgmma kernel when asked
+// and it can run, else cuBLASLt. On a compute-capability 9.0 device of a build with sm_90a code
+// (SIXBIT_BUILT_FOR_SM90A, tests/gpu/CMakeLists.txt) it must be able to run: otherwise the wgmma path would go
+// untested without a word.
+inline std::string expected_w8a8_gemm(bool sm90_asked) {
+  std::string why;
+  const bool usable = cuda::sm90_gemm_supported(0, &why);
+#ifdef SIXBIT_BUILT_FOR_SM90A
+  int major = 0, minor = 0;
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
+  if (!usable && major == 9 && minor == 0) ADD_FAILURE() << "sm_90a build on a Hopper device, yet the wgmma GEMMs cannot run: " << why;
+#endif
+  return sm90_asked && usable ? "sm90-wgmma" : "cublaslt-int8";
 }
 
 inline Mat rnd(uint64_t seed, int64_t rows, int64_t cols, float scale = 1.0f, float offset = 0.0f) {

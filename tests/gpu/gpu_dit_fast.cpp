@@ -30,20 +30,27 @@ TEST_F(FastFixture, FullLinearWithinBf16Bound) {
   expect_within(got, want, tol, "bf16 linear + bias");
 }
 
-TEST_F(FastFixture, W8A8BitIdenticalToEmulator) {
+TEST_F(FastFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
   // Same int8 codes and scales (the row kernel calls the emulator's INT8 codec on the same fp32 values), exact int32
-  // accumulators (cuBLASLt int8), the same fp32 epilogue order (--fmad=false) evaluated in the consumer's row kernel,
-  // whose fp32 output (to_host) is therefore the emulator's bits. Inside a forward the consumer then writes bf16.
+  // accumulators, the same fp32 epilogue order (--fmad=false): in the Hopper wgmma kernel (sm90_gemm on, where it
+  // runs: N = 36 fp32 rows are 16-byte units, so its TMA-store epilogue) or, after cuBLASLt int8, in the consumer's
+  // row kernel. Either fp32 output (to_host) is the emulator's bits. Inside a forward the consumer then writes bf16.
   const int64_t M = 66, K = 80, N = 36;
   Mat x = rnd(51, M, K);
   x.v[7] = -25.0f;
   const std::vector<float> w = vec(52, N * K, 0.2f), b = vec(53, N, 0.1f);
   const sm::PrecisionPlan plan = sm::PrecisionPlan::uniform(LinearPrecision::kW8A8);
   sm::EmulatorOps emu(plan);
-  ops->set_plan(plan);
   const LayerId id{1, LinearKind::self_o};
-  const std::vector<float> got = host(ops->linear(ops->from_host(x), w.data(), N, b.data(), id));
-  expect_bits(got, emu.linear(x, w.data(), N, b.data(), id).v, "W8A8 fast vs emulator");
+  const std::vector<float> want = emu.linear(x, w.data(), N, b.data(), id).v;
+  for (bool sm90 : {true, false}) {
+    cuda::CudaDitOps o(opts(cuda::DitMode::kFast, cuda::AttentionBackend::kAuto, sm90));
+    o.set_plan(plan);
+    const std::vector<float> got = o.to_host(o.linear(o.from_host(x), w.data(), N, b.data(), id)).v;
+    const std::string gemm = o.w8a8_gemm_in_use();
+    EXPECT_EQ(gemm, expected_w8a8_gemm(sm90));
+    expect_bits(got, want, "W8A8 fast (" + gemm + ") vs emulator");
+  }
 }
 
 // W4A4 / W4A8: identical codes and scales to the emulator (x is bf16-exact, so the bf16 operand loses nothing);

@@ -160,6 +160,35 @@ TEST_F(VerifyFixture, QuantizedLinearsBitIdenticalToEmulator) {
   }
 }
 
+// W8A8 in kVerify on each GEMM (the Hopper wgmma kernel with the epilogue fused where it runs, and cuBLASLt int32 +
+// the epilogue kernel): the emulator's bits on both, with and without bias, fp32 rows of whole 16-byte units
+// (N = 48: the kernel's TMA-store epilogue) and not (N = 5, 33: stores from registers).
+TEST_F(VerifyFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
+  const sm::PrecisionPlan plan = sm::PrecisionPlan::uniform(LinearPrecision::kW8A8);
+  sm::EmulatorOps emu(plan);
+  const LayerId id{0, LinearKind::ffn_0};
+  struct Case {
+    int64_t N;
+    Mat x;
+    std::vector<float> w, b;
+  };
+  std::vector<Case> cases;  // all alive at once: CudaDitOps caches weights by host address
+  for (const auto& [M, K, N] : {std::tuple{37, 64, 48}, std::tuple{1, 16, 5}, std::tuple{130, 48, 33}}) {
+    Case c{N, rnd(20 + M, M, K, 1.0f, 0.1f), vec(21 + K, int64_t(N) * K, 0.2f), vec(22, N, 0.1f)};
+    c.x.v[3] = 40.0f;  // an outlier
+    cases.push_back(std::move(c));
+  }
+  for (bool sm90 : {true, false}) {
+    cuda::CudaDitOps o(opts(cuda::DitMode::kVerify, cuda::AttentionBackend::kAuto, sm90));
+    o.set_plan(plan);
+    for (const Case& c : cases)
+      for (const float* bias : {c.b.data(), static_cast<const float*>(nullptr)})
+        expect_bits(o.to_host(o.linear(o.from_host(c.x), c.w.data(), c.N, bias, id)).v, emu.linear(c.x, c.w.data(), c.N, bias, id).v,
+                    o.w8a8_gemm_in_use() + (bias ? " + bias" : "") + " M=" + std::to_string(c.x.rows));
+    EXPECT_EQ(o.w8a8_gemm_in_use(), expected_w8a8_gemm(sm90));
+  }
+}
+
 // The tiny preset forward with a plan mixing every precision, and a short Euler+CFG sampling run: same bits.
 sm::PrecisionPlan mixed_plan(int layers) {
   sm::PrecisionPlan p = sm::PrecisionPlan::uniform(LinearPrecision::kW4A4);
