@@ -17,7 +17,8 @@
 #             the PSNR of each against the C++ sampler's (copy D/samples.safetensors to the ignored .devdata/ and carry it)
 #   small     the shipped small model (predictor + TDC, default settings) through `sixbit run` on the emulator,
 #             cuda-verify and cuda backends; experiments/compare_reports.py says whether the precision tables, skip
-#             maps and videos agree (verify: must be identical to the emulator's; fast: within its fidelity)
+#             maps and videos agree (verify: must be identical to the emulator's; fast: within its fidelity);
+#             SMALL_ARGS adds `sixbit run` options (e.g. "--policy w8a8": the W8A8 GEMM end to end)
 # Logs and JSON go to $OUT (at most 8 files come back); the summary is printed last. One command may run 10 minutes:
 # each phase has its own timeout (T_TESTS, T_MEMCHECK, T_RACECHECK, T_PEER, T_BENCH seconds); choose phases to fit.
 # Call (device tool): command "bash scripts/device.sh [phases]", carry [".deps", ".devbin"].
@@ -123,7 +124,7 @@ if has small; then
   SIXBIT=.devbin/sixbit; [ -x "$SIXBIT" ] || SIXBIT=${B:-build-device}/sixbit
   for be in emulator cuda-verify cuda; do
     rm -rf "/tmp/small-$be"
-    timeout ${T_SMALL:-150} "$SIXBIT" run --no-progress --backend $be --out "/tmp/small-$be" >"/tmp/small-$be.txt" 2>&1
+    timeout ${T_SMALL:-150} "$SIXBIT" run --no-progress --backend $be --out "/tmp/small-$be" ${SMALL_ARGS:-} >"/tmp/small-$be.txt" 2>&1
     note "sixbit run --backend $be: rc=$? $(grep -E 'PSNR|skipped' "/tmp/small-$be.txt" | tr -s ' ' | tr '\n' ' ')"
   done
   python3 experiments/compare_reports.py /tmp/small-emulator/report.json /tmp/small-cuda-verify/report.json >>"$SUMMARY" 2>&1
