@@ -273,6 +273,7 @@ const model::PrecisionPlan& CudaDitOps::plan() const { return impl_->plan; }
 const CudaDitOptions& CudaDitOps::options() const { return impl_->opt; }
 std::string CudaDitOps::attention_backend_in_use() const { return impl_->attention_in_use; }
 std::string CudaDitOps::w8a8_gemm_in_use() const { return impl_->w8a8_gemm_in_use; }
+std::string CudaDitOps::kernels_in_use() const { return "attention " + impl_->attention_in_use + ", W8A8 GEMM " + impl_->w8a8_gemm_in_use; }
 
 bool CudaDitOps::Impl::w8a8_on_sm90(int64_t K) {
   const bool sm90 = opt.sm90_gemm && K % 16 == 0 && sm90_gemm_supported(opt.device);  // the support check is cached per device

@@ -102,6 +102,7 @@ class CudaDitOps : public model::DitOps {
   const CudaDitOptions& options() const;
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
   std::string w8a8_gemm_in_use() const;          // "sm90-wgmma", "cublaslt-int8" (after the first W8A8 linear), else "none"
+  std::string kernels_in_use() const override;   // "attention <...>, W8A8 GEMM <...>": the two above
   MemoryReport memory() const;
   OpProfile profile();  // synchronises; zeros when profiling is off
   void set_profiling(bool on);

@@ -296,11 +296,13 @@ int cmd_run(const std::vector<std::string>& argv) {
       {"calibration", t_calib},
       {"full_precision_runs", t_full},
       {"quantized_runs", t_all_runs - t_full},
-      {"total", seconds_since(t_start)}};
+      {"total", seconds_since(t_start)},
+      {"kernels", ops->kernels_in_use().empty() ? nlohmann::json(nullptr) : nlohmann::json(ops->kernels_in_use())}};
   const std::string ttext = timing.dump(2) + "\n";
   io::write_file_bytes((std::filesystem::path(out) / "timing.json").string(), std::vector<uint8_t>(ttext.begin(), ttext.end()), overwrite);
 
   harness::print_run_summary(stdout, s);
+  if (!ops->kernels_in_use().empty()) std::printf("%s kernels: %s\n", backend.c_str(), ops->kernels_in_use().c_str());
   std::printf("\nwrote %s/report.json, timing.json, %zu plot(s), %zu video(s) (frames + GIF) under %s/prompt_NN/\n",
               out.c_str(), plots.size(), s.videos.size(), out.c_str());
   return 0;

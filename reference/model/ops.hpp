@@ -79,6 +79,10 @@ class DitOps {
   virtual Mat to_host(const Mat& x) { return x; }
   virtual Mat clone(const Mat& x) { return x; }
 
+  // The kernels a GPU backend chose at run time (e.g. "attention cudnn-unified, W8A8 GEMM sm90-wgmma"), for the run's
+  // timing.json and log: they depend on the machine, not on the inputs. Host backends: empty.
+  virtual std::string kernels_in_use() const { return ""; }
+
   // y[r, o] = bias[o] + sum_i x[r, i] * w[o, i]; w is [out, in] (PyTorch nn.Linear layout); bias may be null.
   // Weights and the other `const float*` parameters below are host pointers to model weights, immutable for the
   // life of the model: a device backend may keep a device copy keyed by the address.

@@ -76,6 +76,9 @@ TEST_F(RunCli, DefaultRunWritesVideoReportAndPlots) {
   EXPECT_LE(j["precision"]["avg_activation_bits"].get<double>(), 6.0);
   EXPECT_GT(j["memory"]["reduction_vs_bf16"].get<double>(), 1.0);
   EXPECT_EQ(j["targets"][0]["paper"], 1.92);
+  const auto timing = nlohmann::json::parse(slurp(dir_ / "a" / "timing.json"));
+  EXPECT_TRUE(timing["kernels"].is_null()) << "the emulator backend picks no kernels at run time";
+  EXPECT_EQ(r.out.find("kernels:"), std::string::npos);
 }
 
 TEST_F(RunCli, SameSeedSameReportForAnyThreadCountAndSeedMatters) {

@@ -49,6 +49,7 @@ TEST_F(FastFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
     const std::vector<float> got = o.to_host(o.linear(o.from_host(x), w.data(), N, b.data(), id)).v;
     const std::string gemm = o.w8a8_gemm_in_use();
     EXPECT_EQ(gemm, expected_w8a8_gemm(sm90));
+    EXPECT_EQ(o.kernels_in_use(), "attention none, W8A8 GEMM " + gemm);  // no attention ran
     expect_bits(got, want, "W8A8 fast (" + gemm + ") vs emulator");
   }
 }
