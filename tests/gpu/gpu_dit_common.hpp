@@ -25,6 +25,7 @@
 #include "reference/model/emulator_ops.hpp"
 #include "reference/model/weights.hpp"
 #include "reference/sampler/flow_sampler.hpp"
+#include "tests/gpu/gpu_test_support.hpp"  // SKIP_WITHOUT_GPU, sm90_gemms_usable
 #if __has_include("reference/model/fp32_kernels.hpp")
 #include "reference/model/fp32_kernels.hpp"  // ReferenceOps' fp32 attention with its own exp (where that file exists)
 #endif
@@ -37,12 +38,6 @@ using sm::LinearKind;
 using sm::LinearPrecision;
 using sm::Mat;
 
-#define SKIP_WITHOUT_GPU()                                                \
-  do {                                                                    \
-    std::string why;                                                      \
-    if (!cuda::device_available(&why)) GTEST_SKIP() << "no GPU: " << why; \
-  } while (0)
-
 inline cuda::CudaDitOptions opts(cuda::DitMode m, cuda::AttentionBackend a = cuda::AttentionBackend::kAuto, bool sm90_gemm = true) {
   cuda::CudaDitOptions o;
   o.mode = m, o.attention = a, o.poison = true, o.sm90_gemm = sm90_gemm;
@@ -50,18 +45,11 @@ inline cuda::CudaDitOptions opts(cuda::DitMode m, cuda::AttentionBackend a = cud
 }
 
 // The W8A8 GEMM CudaDitOps must pick on device 0 (CudaDitOps::w8a8_gemm_in_use): the Hopper wgmma kernel when asked
-// and it can run, else cuBLASLt. On a compute-capability 9.0 device of a build with sm_90a code
-// (SIXBIT_BUILT_FOR_SM90A, tests/gpu/CMakeLists.txt) it must be able to run: otherwise the wgmma path would go
-// untested without a word.
+// and it can run, else cuBLASLt. sm90_gemms_usable fails the test where the kernel must be able to run (a Hopper
+// device and an sm_90a build), so the wgmma path cannot drop out of these tests without a word.
 inline std::string expected_w8a8_gemm(bool sm90_asked) {
   std::string why;
-  const bool usable = cuda::sm90_gemm_supported(0, &why);
-#ifdef SIXBIT_BUILT_FOR_SM90A
-  int major = 0, minor = 0;
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
-  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
-  if (!usable && major == 9 && minor == 0) ADD_FAILURE() << "sm_90a build on a Hopper device, yet the wgmma GEMMs cannot run: " << why;
-#endif
+  const bool usable = gpu_test::sm90_gemms_usable(&why);
   return sm90_asked && usable ? "sm90-wgmma" : "cublaslt-int8";
 }
 
