@@ -36,12 +36,13 @@ __device__ int kernels_built_for_sm90a = SIXBIT_SM90A_DEVICE;
 constexpr int kBM = 128, kBN = 256, kStages = 4;
 constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;
-// Output staging for the TMA-store epilogue, per consumer warpgroup: one slab of 64 rows x 128 bytes (32 fp32 or 64
-// bf16 columns, 128-byte swizzled like the loads), so a tile's 256 columns go out in 8 (fp32) or 4 (bf16) rounds.
-// Shared memory goes to a fourth ring stage instead of a bigger staging area: on the H100, 4 stages + 1 slab beat
-// 3 stages + 4 slabs on the W4A8 rows and W8A8 at K = 8960 and was within run-to-run noise elsewhere
+// Output staging for the TMA-store epilogue, per consumer warpgroup: two slabs of 64 rows x 128 bytes (32 fp32 or 64
+// bf16 columns each, 128-byte swizzled like the loads), used in turn: a tile's 256 columns go out in 8 (fp32) or 4
+// (bf16) rounds, and a round waits only for the store two rounds back to have read its slab, not for the one just
+// issued. Shared memory goes to a fourth ring stage rather than a bigger staging area: on the H100, 4 stages beat
+// 3 stages + 4 slabs on the W4A8 rows and W8A8 at K = 8960 and were within run-to-run noise elsewhere
 // (docs/perf-h100.md; with 3 stages the TMA loads' latency showed as 15% of warp stalls on the "full" barrier).
-constexpr int kSlabBytes = 64 * 128, kSlabs = 1, kStagingBytes = kSlabs * kSlabBytes;
+constexpr int kSlabBytes = 64 * 128, kSlabBuffers = 2, kStagingBytes = kSlabBuffers * kSlabBytes;
 
 // The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
 struct EpilogueArgs {
@@ -51,9 +52,9 @@ struct EpilogueArgs {
   float alpha = 1.0f;
 };
 
-// Per consumer warpgroup, its tile's epilogue operands in shared memory: 256 columns, 64 rows.
+// A tile's epilogue operands in shared memory, shared by the two consumer warpgroups: 256 columns, 128 rows.
 struct TileScales {
-  float col[kBN], bias[kBN], row[kBM / 2];
+  float col[kBN], bias[kBN], row[kBM];
 };
 
 struct W8A8Sm90 {
@@ -91,24 +92,27 @@ struct SmemLayout {
   static constexpr int kWidened = kRing + kStages * kStageBytes;     // [2 warpgroups][2 buffers]
   static constexpr int kStaging = kWidened + 4 * Op::kWidenedBytes;  // [2 warpgroups]
   static constexpr int kBarriers = kStaging + 2 * kStagingBytes;     // full[kStages], empty[kStages]
-  static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales[2]
-  // + up to 1023 bytes to align the base to 1024 (the 128-byte swizzle's period). W8A8 and W4A8: 214 KB of the
-  // 227 KB a block may have; a fifth stage does not fit.
-  static constexpr int kBytes = kScales + 2 * static_cast<int>(sizeof(TileScales)) + 1024;
+  static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales
+  // The base is 1024-byte aligned (the 128-byte swizzle's period) by the declaration; W8A8 and W4A8 take 232000 of
+  // the 232448 bytes a block may have (227 KB): no room for a fifth stage or an alignment pad.
+  static constexpr int kBytes = kScales + static_cast<int>(sizeof(TileScales));
+  static_assert(kBytes <= 227 * 1024, "more shared memory than a block may have");
 };
 
-// Starts the copies of a tile's epilogue operands into `sc` (thread t of the warpgroup: columns t and t + 128, row
-// t if t < 64). Out-of-range entries are left alone: nothing the epilogue writes out depends on them.
-__device__ __forceinline__ void fetch_tile_scales(TileScales& sc, int t, int64_t row0, int64_t n0, const EpilogueArgs& ep, int64_t M, int64_t N) {
+// Starts the copies of a tile's epilogue operands into `sc`: thread t of consumer warpgroup `half` copies columns t
+// and t + 128 of the column scales (half 0) or of the bias (half 1), and row half * 64 + t if t < 64. Out-of-range
+// entries are left alone: nothing the epilogue writes out depends on them.
+__device__ __forceinline__ void fetch_tile_scales(TileScales& sc, int half, int t, int64_t m0, int64_t n0, const EpilogueArgs& ep, int64_t M,
+                                                  int64_t N) {
+  const float* src = half == 0 ? ep.col_scale : ep.bias;
+  float* dst = half == 0 ? sc.col : sc.bias;
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
     const int64_t c = n0 + t + j * 128;
-    if (c < N) {
-      if (ep.col_scale) cp_async_4(&sc.col[t + j * 128], ep.col_scale + c);
-      if (ep.bias) cp_async_4(&sc.bias[t + j * 128], ep.bias + c);
-    }
+    if (src && c < N) cp_async_4(&dst[t + j * 128], src + c);
   }
-  if (ep.row_scale && t < kBM / 2 && row0 + t < M) cp_async_4(&sc.row[t], ep.row_scale + row0 + t);
+  const int r = half * 64 + t;
+  if (ep.row_scale && t < 64 && m0 + r < M) cp_async_4(&sc.row[r], ep.row_scale + m0 + r);
   cp_async_commit();
 }
 
@@ -154,11 +158,12 @@ __device__ __forceinline__ float epilogue_value(typename Op::Acc acc, float row,
 // d[4i+3]) at columns 8i + 2(l%4) and +1. This epilogue stores straight from registers (`pairs`: N even and y
 // aligned for 2-wide stores); used when Y's rows are not whole 16-byte units.
 template <class Op, typename OutT>
-__device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (&acc)[128], const TileScales& sc, int t, int64_t row0, int64_t n0,
-                                                        const EpilogueArgs& ep, OutT* __restrict__ y, int64_t M, int64_t N, bool pairs) {
+__device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (&acc)[128], const TileScales& sc, int half, int t, int64_t row0,
+                                                        int64_t n0, const EpilogueArgs& ep, OutT* __restrict__ y, int64_t M, int64_t N, bool pairs) {
   const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
   const int64_t r[2] = {row0 + r_lo, row0 + r_lo + 8};
-  const float rs[2] = {ep.row_scale ? sc.row[r_lo] : 1.0f, ep.row_scale ? sc.row[r_lo + 8] : 1.0f};
+  const float* rows = sc.row + half * 64;
+  const float rs[2] = {ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f};
 #pragma unroll
   for (int i = 0; i < 32; ++i) {
     const int cl = c_lo + 8 * i;
@@ -186,36 +191,39 @@ __device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (
 // writes then hit distinct banks (fp32: 2 wavefronts for 256 bytes, bf16: 1 for 128).
 __device__ __forceinline__ int swizzle128_offset(int r, int b) { return r * 128 + ((((b >> 4) ^ r) & 7) << 4) + (b & 15); }
 
-// The epilogue through shared memory and TMA stores: each round writes the values of kSlabs slabs (32 fp32 or 64 bf16
-// columns each, of the warpgroup's 64 rows) to `staging`, then thread 0 of the warpgroup issues one bulk tensor store per
-// slab and the warpgroup moves on; the stores drain while the next tile's MMAs run. Rows and columns past the
-// tensor are clipped by the store (their staged values are never written out). On entry the staging must be free
-// (the caller waited for the previous tile's stores to read it); between rounds this waits for the previous round's.
+// The epilogue through shared memory and TMA stores: each round writes one slab (32 fp32 or 64 bf16 columns of the
+// warpgroup's 64 rows) into staging slab round % 2, then thread 0 of the warpgroup issues its bulk tensor store and
+// the warpgroup moves on; the stores drain while the next rounds and the next tile's MMAs run. Rows and columns past
+// the tensor are clipped by the store (their staged values are never written out). Before a round writes its slab,
+// the store issued two rounds earlier from the same slab must have read it: at most one bulk group may still be
+// reading (bulk_wait_group_read<1>); the caller makes that so for round 0 (kRounds is even, so every tile's round r
+// uses slab r % 2 and round 0's slab was last read by the previous tile's round kRounds - 2).
 template <class Op, typename OutT>
-__device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)[128], const TileScales& sc, int t, int64_t row0, int64_t n0,
-                                                   const EpilogueArgs& ep, uint8_t* staging, const CUtensorMap* tmap_y, int barrier_id) {
-  constexpr int kColsPerSlab = 128 / static_cast<int>(sizeof(OutT));
-  constexpr int kColsPerRound = kColsPerSlab * kSlabs;
-  constexpr int kRounds = kBN / kColsPerRound;  // 8 for fp32, 4 for bf16
+__device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)[128], const TileScales& sc, int half, int t, int64_t row0,
+                                                   int64_t n0, const EpilogueArgs& ep, uint8_t* staging, const CUtensorMap* tmap_y, int barrier_id) {
+  constexpr int kCols = 128 / static_cast<int>(sizeof(OutT));  // per round (one slab)
+  constexpr int kRounds = kBN / kCols;                          // 8 for fp32, 4 for bf16
+  static_assert(kRounds % kSlabBuffers == 0, "round 0 of every tile must use slab 0");
   const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
-  const float rs[2] = {ep.row_scale ? sc.row[r_lo] : 1.0f, ep.row_scale ? sc.row[r_lo + 8] : 1.0f};
+  const float* rows = sc.row + half * 64;
+  const float rs[2] = {ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f};
 #pragma unroll
   for (int round = 0; round < kRounds; ++round) {
+    uint8_t* slab = staging + (round % kSlabBuffers) * kSlabBytes;
     if (round > 0) {
-      if (t == 0) bulk_wait_group_read<0>();
+      if (t == 0) bulk_wait_group_read<kSlabBuffers - 1>();
       named_barrier_sync(barrier_id, 128);
     }
 #pragma unroll
-    for (int g = 0; g < kColsPerRound / 8; ++g) {
-      const int i = round * (kColsPerRound / 8) + g;  // compile-time after unrolling: acc stays in registers
-      const int cl = c_lo + 8 * i, cr = c_lo + 8 * g;  // column in the tile, in this round
-      const int slab = cr / kColsPerSlab, b = (cr % kColsPerSlab) * static_cast<int>(sizeof(OutT));
+    for (int g = 0; g < kCols / 8; ++g) {
+      const int i = round * (kCols / 8) + g;  // compile-time after unrolling: acc stays in registers
+      const int cl = c_lo + 8 * i, b = (c_lo + 8 * g) * static_cast<int>(sizeof(OutT));  // column in the tile; byte in the slab row
       const float w0 = ep.col_scale ? sc.col[cl] : 1.0f, w1 = ep.col_scale ? sc.col[cl + 1] : 1.0f;
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const float v0 = epilogue_value<Op>(acc[4 * i + 2 * h], rs[h], w0, sc, cl, ep.bias != nullptr, ep.alpha);
         const float v1 = epilogue_value<Op>(acc[4 * i + 2 * h + 1], rs[h], w1, sc, cl + 1, ep.bias != nullptr, ep.alpha);
-        uint8_t* dst = staging + slab * kSlabBytes + swizzle128_offset(r_lo + 8 * h, b);
+        uint8_t* dst = slab + swizzle128_offset(r_lo + 8 * h, b);
         if constexpr (sizeof(OutT) == 4) *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
         else *reinterpret_cast<uint32_t*>(dst) = bf16x2_bits(v0, v1);
       }
@@ -223,9 +231,7 @@ __device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)
     fence_proxy_async_shared();
     named_barrier_sync(barrier_id, 128);
     if (t == 0) {
-#pragma unroll
-      for (int slab = 0; slab < kSlabs; ++slab)
-        tma_store_2d(tmap_y, staging + slab * kSlabBytes, static_cast<int32_t>(n0 + round * kColsPerRound + slab * kColsPerSlab), static_cast<int32_t>(row0));
+      tma_store_2d(tmap_y, slab, static_cast<int32_t>(n0 + round * kCols), static_cast<int32_t>(row0));
       bulk_commit_group();
     }
   }
@@ -240,8 +246,9 @@ __global__ void __launch_bounds__(kThreads, 1)
                      EpilogueArgs ep, OutT* __restrict__ y, int64_t M, int64_t N, int64_t K, bool tma_y, bool pairs) {
 #if SIXBIT_SM90A_DEVICE
   using L = SmemLayout<Op>;
-  extern __shared__ uint8_t smem_raw[];
-  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  extern __shared__ __align__(1024) uint8_t smem_raw[];
+  uint8_t* smem = smem_raw;
+  if ((smem_addr(smem) & 1023u) != 0) __trap();  // the swizzled tiles assume it; the launch then fails loudly
   uint64_t* full = reinterpret_cast<uint64_t*>(smem + L::kBarriers);
   uint64_t* empty = full + kStages;
   const int64_t n_tiles = (N + kBN - 1) / kBN, tiles = ((M + kBM - 1) / kBM) * n_tiles;
@@ -272,15 +279,16 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
   } else {  // consumers: warpgroup 1 takes tile rows 0-63, warpgroup 2 rows 64-127
     warpgroup_reg_alloc<232>();
-    const int half = warpgroup - 1, t = threadIdx.x % 128, lane = t % 32, barrier_id = 1 + half;
-    TileScales& scales = reinterpret_cast<TileScales*>(smem + L::kScales)[half];
+    // Named barriers: 1 + half within a consumer warpgroup; 3 across both (they share `scales`).
+    const int half = warpgroup - 1, t = threadIdx.x % 128, lane = t % 32, barrier_id = 1 + half, kBothConsumers = 3;
+    TileScales& scales = *reinterpret_cast<TileScales*>(smem + L::kScales);
     uint8_t* staging = smem + L::kStaging + half * kStagingBytes;
     int stage = 0;
     uint32_t phase = 0;
     for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
       const int64_t m0 = (tile / n_tiles) * kBM, n0 = (tile % n_tiles) * kBN, row0 = m0 + half * 64;
-      named_barrier_sync(barrier_id, 128);  // the previous tile's epilogue has read `scales`
-      fetch_tile_scales(scales, t, row0, n0, ep, M, N);  // lands while the MMAs run
+      named_barrier_sync(kBothConsumers, 256);  // both warpgroups' previous epilogues have read `scales`
+      fetch_tile_scales(scales, half, t, m0, n0, ep, M, N);  // lands while the MMAs run
       typename Op::Acc acc[128];
 #pragma unroll
       for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
@@ -311,12 +319,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int i = 0; i < 128; ++i) register_fence(acc[i]);
       if (prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
       cp_async_wait_all();
-      if (tma_y && t == 0) bulk_wait_group_read<0>();  // the previous tile's stores have read the staging
-      named_barrier_sync(barrier_id, 128);             // ... and every thread's scale copies are visible
+      if (tma_y && t == 0) bulk_wait_group_read<kSlabBuffers - 1>();  // the previous tile's stores have read slab 0
+      named_barrier_sync(kBothConsumers, 256);  // ... and both warpgroups' scale copies are visible
       if (tma_y)
-        epilogue_tma_store<Op, OutT>(acc, scales, t, row0, n0, ep, staging, &tmap_y, barrier_id);
+        epilogue_tma_store<Op, OutT>(acc, scales, half, t, row0, n0, ep, staging, &tmap_y, barrier_id);
       else
-        epilogue_from_registers<Op, OutT>(acc, scales, t, row0, n0, ep, y, M, N, pairs);
+        epilogue_from_registers<Op, OutT>(acc, scales, half, t, row0, n0, ep, y, M, N, pairs);
     }
     if (tma_y && t == 0) bulk_wait_group_all();  // the staging stays valid until the last stores are done
   }
