@@ -111,9 +111,7 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
   ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
   gemm_sm90<sm90::W4A8FastSm90>("W4A8 fast sm90", a, w_bf16_workspace, ep, y, M, N, K, stream);
 }
-}  // namespace
 
-namespace {
 // Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a
 // device-to-host copy, which every GEMM launch would otherwise pay and which synchronizes with the device).
 std::string sm90_unsupported_reason(int device) {

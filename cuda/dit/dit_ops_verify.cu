@@ -54,15 +54,16 @@ Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const
   if (int8_act) {
     Buffer codes = arena.alloc(size_t(M * K), MemCategory::kActivation), scales = arena.alloc(size_t(M) * sizeof(float), MemCategory::kActivation);
     int8_quantize_rows(f32(x), M, K, dit::ptr<int8_t>(codes), dit::ptr<float>(scales), stream);
-    if (p == model::LinearPrecision::kW8A8 && w8a8_on_sm90(K)) {
+    if (p == model::LinearPrecision::kW8A8) {
       weight_int8(e, w);
-      gemm_w8a8_sm90(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b, f32(y), M,
-                     out, K, stream);
-    } else if (p == model::LinearPrecision::kW8A8) {
-      weight_int8(e, w);
-      Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kWorkspace);
-      gemm_w8a8_cublaslt(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b, f32(y),
-                         dit::ptr<int32_t>(acc), M, out, K, stream);
+      if (w8a8_on_sm90(K)) {
+        gemm_w8a8_sm90(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b, f32(y),
+                       M, out, K, stream);
+      } else {
+        Buffer acc = arena.alloc(size_t(M * out) * sizeof(int32_t), MemCategory::kWorkspace);
+        gemm_w8a8_cublaslt(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<int8_t>(e.int8_codes), dit::ptr<float>(e.int8_scales), b,
+                           f32(y), dit::ptr<int32_t>(acc), M, out, K, stream);
+      }
     } else {
       weight_nvfp4(e, w);
       gemm_w4a8_exact(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),

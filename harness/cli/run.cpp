@@ -289,6 +289,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   report["plots"] = plots;
   const std::string text = report.dump(2) + "\n";
   io::write_file_bytes((std::filesystem::path(out) / "report.json").string(), std::vector<uint8_t>(text.begin(), text.end()), overwrite);
+  const std::string kernels = ops->kernels_in_use();  // GPU backends: what they chose at run time
   const nlohmann::json timing = {
       {"note", "wall-clock seconds on this machine (not part of report.json, which is deterministic)"},
       {"threads", omp_get_max_threads()},
@@ -297,12 +298,12 @@ int cmd_run(const std::vector<std::string>& argv) {
       {"full_precision_runs", t_full},
       {"quantized_runs", t_all_runs - t_full},
       {"total", seconds_since(t_start)},
-      {"kernels", ops->kernels_in_use().empty() ? nlohmann::json(nullptr) : nlohmann::json(ops->kernels_in_use())}};
+      {"kernels", kernels.empty() ? nlohmann::json(nullptr) : nlohmann::json(kernels)}};
   const std::string ttext = timing.dump(2) + "\n";
   io::write_file_bytes((std::filesystem::path(out) / "timing.json").string(), std::vector<uint8_t>(ttext.begin(), ttext.end()), overwrite);
 
   harness::print_run_summary(stdout, s);
-  if (!ops->kernels_in_use().empty()) std::printf("%s kernels: %s\n", backend.c_str(), ops->kernels_in_use().c_str());
+  if (!kernels.empty()) std::printf("%s kernels: %s\n", backend.c_str(), kernels.c_str());
   std::printf("\nwrote %s/report.json, timing.json, %zu plot(s), %zu video(s) (frames + GIF) under %s/prompt_NN/\n",
               out.c_str(), plots.size(), s.videos.size(), out.c_str());
   return 0;
