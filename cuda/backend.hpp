@@ -60,11 +60,16 @@ void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const
 // (the bulk tensor copy's rules); otherwise they throw sixbit::Error saying which (callers fall back to the
 // cuBLASLt paths). fp32 or bf16 out.
 bool sm90_gemm_supported(int device, std::string* why = nullptr);
+// Which kernel runs W8A8: kCooperative (gemm_sm90.cuh: both consumer warpgroups on one 128 x 256 tile, then both
+// on its epilogue), kPingpong (gemm_sm90_pingpong.cuh: a 128 x 128 tile per warpgroup, one's epilogue overlapping
+// the other's MMAs), kPingpongCluster2 (the same with clusters of 2 CTAs sharing W by TMA multicast). kAuto: the
+// fastest measured on the H100 (docs/perf-h100.md). All are bit-identical; tests and cuda_bench pin each.
+enum class Sm90Schedule { kAuto, kCooperative, kPingpong, kPingpongCluster2 };
 // W8A8: no int32 workspace, no second pass; bit-identical to gemm_w8a8_exact (fp32 out) and to its bf16 rounding.
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
-                    int64_t K, cudaStream_t stream);
+                    int64_t K, cudaStream_t stream, Sm90Schedule schedule = Sm90Schedule::kAuto);
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
-                    int64_t N, int64_t K, cudaStream_t stream);
+                    int64_t N, int64_t K, cudaStream_t stream, Sm90Schedule schedule = Sm90Schedule::kAuto);
 // FAST W4A8 with gemm_w4a8_fast's numerics (int8 A exactly in bf16, W dequantized exactly to bf16 into
 // w_bf16_workspace (N*K bf16; w_packed = nullptr reuses it), fp32 tensor-core sums, y = (acc * sa[m]) * gw (+ bias[n]))
 // in one kernel: A is widened in shared memory, no A workspace, no fp32 round trip. Error bound: tests/gpu.

@@ -11,6 +11,7 @@
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
 #include "cuda/gemm_sm90.cuh"
+#include "cuda/gemm_sm90_pingpong.cuh"
 
 namespace sixbit::cuda {
 
@@ -64,21 +65,30 @@ void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, i
   *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, K, sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
-template <class Op, typename OutT>
-void gemm_sm90(const char* what, const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
-               cudaStream_t stream) {
+// The checks every Hopper GEMM launch makes; false for an empty output (nothing to launch). tma_y: Y's rows are whole
+// 16-byte units and Y is 16-byte aligned (the TMA-store epilogue), otherwise the kernels store from registers
+// (pairs: 2-wide stores allowed).
+template <typename OutT>
+bool check_sm90_call(const char* what, const void* a, const void* w, const OutT* y, int64_t M, int64_t N, int64_t K, bool* tma_y, bool* pairs) {
   SIXBIT_CHECK(M >= 0 && N >= 0 && K >= 0, what, ": negative GEMM shape");
   SIXBIT_CHECK(K % 16 == 0 && K > 0, what, ": K = ", K, " is not a positive multiple of 16");
   SIXBIT_CHECK(M < (int64_t{1} << 31) && N < (int64_t{1} << 31) && K < 130000, what, ": shape too large (M=", M, ", N=", N, ", K=", K, ")");
-  if (M == 0 || N == 0) return;
+  if (M == 0 || N == 0) return false;
   int dev = 0;
   SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
   std::string why;
   SIXBIT_CHECK(sm90_gemm_supported(dev, &why), what, " cannot run: ", why);
   SIXBIT_CHECK(aligned(a, 16) && aligned(w, 16), what, ": A and W must be 16-byte aligned (bulk tensor copies)");
-  const bool pairs = N % 2 == 0 && aligned(y, 2 * sizeof(OutT));
-  // The TMA-store epilogue needs Y's rows to be whole 16-byte units; otherwise the kernel stores from registers.
-  const bool tma_y = (N * static_cast<int64_t>(sizeof(OutT))) % 16 == 0 && aligned(y, 16);
+  *pairs = N % 2 == 0 && aligned(y, 2 * sizeof(OutT));
+  *tma_y = (N * static_cast<int64_t>(sizeof(OutT))) % 16 == 0 && aligned(y, 16);
+  return true;
+}
+
+template <class Op, typename OutT>
+void gemm_sm90(const char* what, const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
+               cudaStream_t stream) {
+  bool tma_y = false, pairs = false;
+  if (!check_sm90_call(what, a, w, y, M, N, K, &tma_y, &pairs)) return;
   CUtensorMap map_a, map_w;
   operand_maps(Op{}, a, w, M, N, K, &map_a, &map_w);
   const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, 64, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
@@ -92,13 +102,87 @@ void gemm_sm90(const char* what, const void* a, const void* w, const sm90::Epilo
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
+// The ping-pong kernel's launch: clusters of kCluster CTAs along x, its shared memory, and how many clusters can be
+// resident at once (asked of the occupancy API once per instantiation; 0 where such a cluster cannot be placed).
+template <typename OutT, int kCluster>
+struct PingpongLaunch {
+  cudaLaunchConfig_t cfg{};
+  cudaLaunchAttribute cluster{};
+  PingpongLaunch() {
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = kCluster, cluster.val.clusterDim.y = 1, cluster.val.clusterDim.z = 1;
+    cfg.blockDim = dim3(sm90::pingpong::kThreads), cfg.dynamicSmemBytes = sm90::pingpong::SmemLayout::kBytes;
+    cfg.attrs = &cluster, cfg.numAttrs = 1;
+  }
+  PingpongLaunch(const PingpongLaunch&) = delete;  // cfg.attrs points into this object
+  static constexpr auto kernel() { return sm90::pingpong::w8a8_pingpong_kernel<OutT, kCluster>; }
+  static int resident_clusters() {
+    static int resident = 0;
+    static std::once_flag once;
+    std::call_once(once, [] {
+      PingpongLaunch probe;
+      probe.cfg.gridDim = dim3(static_cast<unsigned>(std::max(sm_count() / kCluster, 1) * kCluster));
+      if (cudaFuncSetAttribute(kernel(), cudaFuncAttributeMaxDynamicSharedMemorySize, sm90::pingpong::SmemLayout::kBytes) != cudaSuccess ||
+          cudaOccupancyMaxActiveClusters(&resident, kernel(), &probe.cfg) != cudaSuccess)
+        resident = 0, cudaGetLastError();
+    });
+    return resident;
+  }
+};
+
+// W8A8 on the ping-pong kernel (gemm_sm90_pingpong.cuh): a persistent grid of as many clusters as can be resident,
+// at most one per unit of kCluster vertically adjacent 128 x 128 tiles.
+template <typename OutT, int kCluster>
+void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
+                        cudaStream_t stream) {
+  namespace pp = sm90::pingpong;
+  bool tma_y = false, pairs = false;
+  if (!check_sm90_call("W8A8 sm90 ping-pong", a, w, y, M, N, K, &tma_y, &pairs)) return;
+  using Launch = PingpongLaunch<OutT, kCluster>;
+  const int resident = Launch::resident_clusters();
+  SIXBIT_CHECK(resident > 0, "W8A8 sm90 ping-pong: no cluster of ", kCluster, " CTAs with ", pp::SmemLayout::kBytes,
+               " bytes of shared memory each fits on this device");
+  const CUtensorMap map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, pp::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, w, N, K, pp::kBN / kCluster, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, pp::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
+  Launch launch;
+  const int64_t units = ((((M + pp::kBM - 1) / pp::kBM) + kCluster - 1) / kCluster) * ((N + pp::kBN - 1) / pp::kBN);
+  launch.cfg.gridDim = dim3(static_cast<unsigned>(kCluster * std::min<int64_t>(units, resident)));
+  launch.cfg.stream = stream;
+  SIXBIT_CUDA_CHECK(cudaLaunchKernelEx(&launch.cfg, Launch::kernel(), map_a, map_w, map_y, ep, y, M, N, K, tma_y, pairs));
+  SIXBIT_CUDA_CHECK_LAUNCH();
+}
+
+// kAuto's rule. The ping-pong kernel hides the epilogue, but its main loop moves 25% more bytes through shared memory
+// per MAC than the cooperative one (wgmma operand reads + TMA writes: 40 against 32 KB per 10^6 MACs; on the H100
+// both main loops are bound there, 1250-1290 against 1560-1600 TOP/s at K = 8960, the same ratio), so it wins only
+// while the epilogue is a large share of a tile. Measured by cuda_bench's "W8A8 schedules" rows (M = 32760, N = 1536;
+// docs/perf-h100.md): fp32 out, ping-pong faster at K = 1536 and 2304, slower from 3072; bf16 out (half the
+// epilogue's bytes), faster at 1536, slower from 2304. Between the measured points the cooperative kernel is kept, and
+// it runs wherever no 2-CTA cluster can be placed.
+template <typename OutT>
+Sm90Schedule w8a8_auto_schedule(int64_t K) {
+  constexpr int64_t kPingpongMaxK = sizeof(OutT) == 4 ? 2304 : 1536;
+  int dev = 0;
+  SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  if (K > kPingpongMaxK || !sm90_gemm_supported(dev)) return Sm90Schedule::kCooperative;  // (which says why it cannot run)
+  return PingpongLaunch<OutT, 2>::resident_clusters() > 0 ? Sm90Schedule::kPingpongCluster2 : Sm90Schedule::kCooperative;
+}
+
 template <typename OutT>
 void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, OutT* y, int64_t M, int64_t N, int64_t K,
-               cudaStream_t stream) {
+               cudaStream_t stream, Sm90Schedule schedule) {
   SIXBIT_CHECK(sa != nullptr && sw != nullptr, "W8A8 sm90: the row scales sa and column scales sw are required (bias may be null)");
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.col_scale = sw, ep.bias = bias;
-  gemm_sm90<sm90::W8A8Sm90>("W8A8 sm90", a, w, ep, y, M, N, K, stream);
+  if (schedule == Sm90Schedule::kAuto) schedule = w8a8_auto_schedule<OutT>(K);
+  switch (schedule) {
+    case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>("W8A8 sm90", a, w, ep, y, M, N, K, stream);
+    case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1>(a, w, ep, y, M, N, K, stream);
+    case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2>(a, w, ep, y, M, N, K, stream);
+    case Sm90Schedule::kAuto: break;
+  }
+  SIXBIT_CHECK(false, "W8A8 sm90: unknown schedule ", static_cast<int>(schedule));
 }
 
 template <typename OutT>
@@ -149,12 +233,12 @@ bool sm90_gemm_supported(int device, std::string* why) {
 }
 
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
-                    int64_t K, cudaStream_t stream) {
-  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream);
+                    int64_t K, cudaStream_t stream, Sm90Schedule schedule) {
+  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream, schedule);
 }
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
-                    int64_t N, int64_t K, cudaStream_t stream) {
-  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream);
+                    int64_t N, int64_t K, cudaStream_t stream, Sm90Schedule schedule) {
+  w8a8_sm90(a, sa, w, sw, bias, y, M, N, K, stream, schedule);
 }
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {

@@ -6,6 +6,8 @@
 //                  once) -> fp32 on the tensor cores, y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's
 //                  numerics (only the summation order differs from the emulator; bound in tests/gpu).
 // They replace cuBLASLt + separate passes (int32 or fp32 round trips through memory, A converted to bf16 in memory).
+// This is the "cooperative" schedule: both consumer warpgroups finish a tile's MMAs, then both run its epilogue, so
+// the tensor cores idle meanwhile; for short K, W8A8 runs gemm_sm90_pingpong.cuh instead (the epilogue hidden).
 //
 // Structure (the warp-specialized, persistent form of CUTLASS's sm90 kernels and DeepGEMM, written from the PTX ISA):
 //   - one CTA per SM, looping over 128 x 256 output tiles (m-major: concurrent CTAs share A rows and W in L2);
@@ -24,6 +26,7 @@
 #include <cstdint>
 
 #include "cuda/bf16_bits.cuh"
+#include "cuda/gemm_sm90_epilogue.cuh"
 #include "cuda/sm90_async.cuh"
 #include "emulation/gemm/qgemm_scalar.hpp"
 
@@ -36,21 +39,11 @@ __device__ int kernels_built_for_sm90a = SIXBIT_SM90A_DEVICE;
 constexpr int kBM = 128, kBN = 256, kStages = 4;
 constexpr int kThreads = 384;  // producer warpgroup + 2 consumer warpgroups
 constexpr int kConsumerWarps = 8;
-// Output staging for the TMA-store epilogue, per consumer warpgroup: two slabs of 64 rows x 128 bytes (32 fp32 or 64
-// bf16 columns each, 128-byte swizzled like the loads), used in turn: a tile's 256 columns go out in 8 (fp32) or 4
-// (bf16) rounds, and a round waits only for the store two rounds back to have read its slab, not for the one just
-// issued. Shared memory goes to a fourth ring stage rather than a bigger staging area: on the H100, 4 stages beat
-// 3 stages + 4 slabs on the W4A8 rows and W8A8 at K = 8960 and were within run-to-run noise elsewhere
-// (docs/perf-h100.md; with 3 stages the TMA loads' latency showed as 15% of warp stalls on the "full" barrier).
-constexpr int kSlabBytes = 64 * 128, kSlabBuffers = 2, kStagingBytes = kSlabBuffers * kSlabBytes;
-
-// The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
-struct EpilogueArgs {
-  const float* row_scale = nullptr;
-  const float* col_scale = nullptr;
-  const float* bias = nullptr;
-  float alpha = 1.0f;
-};
+// Output staging: kSlabBuffers slabs of 64 rows per consumer warpgroup (gemm_sm90_epilogue.cuh). Shared memory goes
+// to a fourth ring stage rather than a bigger staging area: on the H100, 4 stages beat 3 stages + 4 slabs on the W4A8
+// rows and W8A8 at K = 8960 and were within run-to-run noise elsewhere (docs/perf-h100.md; with 3 stages the TMA
+// loads' latency showed as 15% of warp stalls on the "full" barrier).
+constexpr int kStagingBytes = kSlabBuffers * kSlabBytes<1>;
 
 // A tile's epilogue operands in shared memory, shared by the two consumer warpgroups: 256 columns, 128 rows.
 struct TileScales {
@@ -142,101 +135,6 @@ __device__ __forceinline__ void widen_int8_rows_to_bf16(const uint8_t* src, uint
   }
 }
 
-__device__ __forceinline__ void store2(float* y, int64_t i, float v0, float v1) { *reinterpret_cast<float2*>(y + i) = make_float2(v0, v1); }
-__device__ __forceinline__ void store2(__nv_bfloat16* y, int64_t i, float v0, float v1) { *reinterpret_cast<uint32_t*>(y + i) = bf16x2_bits(v0, v1); }
-__device__ __forceinline__ void store1(float* y, int64_t i, float v) { y[i] = v; }
-__device__ __forceinline__ void store1(__nv_bfloat16* y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
-
-template <class Op>
-__device__ __forceinline__ float epilogue_value(typename Op::Acc acc, float row, float col, const TileScales& sc, int cl, bool has_bias, float alpha) {
-  const float v = Op::value(acc, row, col, alpha);
-  return has_bias ? __fadd_rn(v, sc.bias[cl]) : v;
-}
-
-// The accumulator fragment of wgmma m64nN (PTX ISA, "Register fragment for accumulator D"): thread (warp w, lane l)
-// of the warpgroup holds, for each 8-column group i, rows 16w + l/4 (d[4i], d[4i+1]) and 16w + l/4 + 8 (d[4i+2],
-// d[4i+3]) at columns 8i + 2(l%4) and +1. This epilogue stores straight from registers (`pairs`: N even and y
-// aligned for 2-wide stores); used when Y's rows are not whole 16-byte units.
-template <class Op, typename OutT>
-__device__ __forceinline__ void epilogue_from_registers(const typename Op::Acc (&acc)[128], const TileScales& sc, int half, int t, int64_t row0,
-                                                        int64_t n0, const EpilogueArgs& ep, OutT* __restrict__ y, int64_t M, int64_t N, bool pairs) {
-  const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
-  const int64_t r[2] = {row0 + r_lo, row0 + r_lo + 8};
-  const float* rows = sc.row + half * 64;
-  const float rs[2] = {ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f};
-#pragma unroll
-  for (int i = 0; i < 32; ++i) {
-    const int cl = c_lo + 8 * i;
-    const int64_t c = n0 + cl;
-    if (c >= N) break;
-    const bool two = c + 1 < N;
-    const float w0 = ep.col_scale ? sc.col[cl] : 1.0f, w1 = ep.col_scale ? sc.col[cl + 1] : 1.0f;  // [cl + 1] unset past N: unused
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      if (r[h] >= M) continue;
-      const float v0 = epilogue_value<Op>(acc[4 * i + 2 * h], rs[h], w0, sc, cl, ep.bias != nullptr, ep.alpha);
-      const float v1 = epilogue_value<Op>(acc[4 * i + 2 * h + 1], rs[h], w1, sc, cl + 1, ep.bias != nullptr, ep.alpha);
-      if (two && pairs) {
-        store2(y, r[h] * N + c, v0, v1);
-      } else {
-        store1(y, r[h] * N + c, v0);
-        if (two) store1(y, r[h] * N + c + 1, v1);
-      }
-    }
-  }
-}
-
-// Byte offset of (row r, byte b) in a slab of 128-byte rows under the 128-byte swizzle (16-byte chunk index XOR
-// row % 8, the slab 1024-byte aligned): where TMA expects it for CU_TENSOR_MAP_SWIZZLE_128B. A warp's fragment
-// writes then hit distinct banks (fp32: 2 wavefronts for 256 bytes, bf16: 1 for 128).
-__device__ __forceinline__ int swizzle128_offset(int r, int b) { return r * 128 + ((((b >> 4) ^ r) & 7) << 4) + (b & 15); }
-
-// The epilogue through shared memory and TMA stores: each round writes one slab (32 fp32 or 64 bf16 columns of the
-// warpgroup's 64 rows) into staging slab round % 2, then thread 0 of the warpgroup issues its bulk tensor store and
-// the warpgroup moves on; the stores drain while the next rounds and the next tile's MMAs run. Rows and columns past
-// the tensor are clipped by the store (their staged values are never written out). Before a round writes its slab,
-// the store issued two rounds earlier from the same slab must have read it: at most one bulk group may still be
-// reading (bulk_wait_group_read<1>); the caller makes that so for round 0 (kRounds is even, so every tile's round r
-// uses slab r % 2 and round 0's slab was last read by the previous tile's round kRounds - 2).
-template <class Op, typename OutT>
-__device__ __forceinline__ void epilogue_tma_store(const typename Op::Acc (&acc)[128], const TileScales& sc, int half, int t, int64_t row0,
-                                                   int64_t n0, const EpilogueArgs& ep, uint8_t* staging, const CUtensorMap* tmap_y, int barrier_id) {
-  constexpr int kCols = 128 / static_cast<int>(sizeof(OutT));  // per round (one slab)
-  constexpr int kRounds = kBN / kCols;                          // 8 for fp32, 4 for bf16
-  static_assert(kRounds % kSlabBuffers == 0, "round 0 of every tile must use slab 0");
-  const int warp = t / 32, lane = t % 32, r_lo = warp * 16 + lane / 4, c_lo = 2 * (lane % 4);
-  const float* rows = sc.row + half * 64;
-  const float rs[2] = {ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f};
-#pragma unroll
-  for (int round = 0; round < kRounds; ++round) {
-    uint8_t* slab = staging + (round % kSlabBuffers) * kSlabBytes;
-    if (round > 0) {
-      if (t == 0) bulk_wait_group_read<kSlabBuffers - 1>();
-      named_barrier_sync(barrier_id, 128);
-    }
-#pragma unroll
-    for (int g = 0; g < kCols / 8; ++g) {
-      const int i = round * (kCols / 8) + g;  // compile-time after unrolling: acc stays in registers
-      const int cl = c_lo + 8 * i, b = (c_lo + 8 * g) * static_cast<int>(sizeof(OutT));  // column in the tile; byte in the slab row
-      const float w0 = ep.col_scale ? sc.col[cl] : 1.0f, w1 = ep.col_scale ? sc.col[cl + 1] : 1.0f;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float v0 = epilogue_value<Op>(acc[4 * i + 2 * h], rs[h], w0, sc, cl, ep.bias != nullptr, ep.alpha);
-        const float v1 = epilogue_value<Op>(acc[4 * i + 2 * h + 1], rs[h], w1, sc, cl + 1, ep.bias != nullptr, ep.alpha);
-        uint8_t* dst = slab + swizzle128_offset(r_lo + 8 * h, b);
-        if constexpr (sizeof(OutT) == 4) *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
-        else *reinterpret_cast<uint32_t*>(dst) = bf16x2_bits(v0, v1);
-      }
-    }
-    fence_proxy_async_shared();
-    named_barrier_sync(barrier_id, 128);
-    if (t == 0) {
-      tma_store_2d(tmap_y, slab, static_cast<int32_t>(n0 + round * kCols), static_cast<int32_t>(row0));
-      bulk_commit_group();
-    }
-  }
-}
-
 // tmap_a / tmap_w: A[M, K] and W[N, K] with the boxes Op describes; tmap_y (used when tma_y): Y[M, N], box 64 rows
 // x 128 bytes, 128-byte swizzle. Without tma_y (Y's rows not 16-byte multiples, or Y misaligned) the epilogue stores
 // straight from registers (`pairs`: 2-wide stores allowed).
@@ -321,10 +219,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       cp_async_wait_all();
       if (tma_y && t == 0) bulk_wait_group_read<kSlabBuffers - 1>();  // the previous tile's stores have read slab 0
       named_barrier_sync(kBothConsumers, 256);  // ... and both warpgroups' scale copies are visible
-      if (tma_y)
-        epilogue_tma_store<Op, OutT>(acc, scales, half, t, row0, n0, ep, staging, &tmap_y, barrier_id);
-      else
-        epilogue_from_registers<Op, OutT>(acc, scales, half, t, row0, n0, ep, y, M, N, pairs);
+      const int r_lo = FragmentLayout<1, kBN>::row(t, 0, 0);
+      const float* rows = scales.row + half * 64;
+      const float rs[1][2] = {{ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f}};
+      epilogue_store<Op, OutT, 1, kBN>(acc, rs, scales.col, scales.bias, t, row0, n0, ep, tma_y, staging, &tmap_y, barrier_id, y, M, N, pairs);
     }
     if (tma_y && t == 0) bulk_wait_group_all();  // the staging stays valid until the last stores are done
   }

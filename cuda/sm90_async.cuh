@@ -47,6 +47,26 @@ __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
   } while (!done);
 }
 
+// ---- clusters (thread block clusters, sm_90) --------------------------------------------------------------------
+__device__ __forceinline__ uint32_t cluster_ctarank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  return r;
+}
+// Every thread of every CTA in the cluster; barriers initialized before it are visible cluster-wide after it.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n barrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+// One arrival on the mbarrier at `bar`'s offset in the shared memory of CTA `cta` of this cluster (itself included):
+// mapa turns the local address into that CTA's. Default semantics (release, CTA scope), as CUTLASS's ClusterBarrier:
+// an explicit .release.cluster compiles to MEMBAR.ALL.GPU before every arrival (measured: it halved the kernel's speed).
+__device__ __forceinline__ void mbarrier_arrive_cluster(uint64_t* bar, uint32_t cta) {
+  asm volatile("{\n .reg .b32 remote;\n mapa.shared::cluster.u32 remote, %0, %1;\n mbarrier.arrive.shared::cluster.b64 _, [remote];\n}" ::"r"(
+                   smem_addr(bar)),
+               "r"(cta)
+               : "memory");
+}
+
 // ---- bulk tensor copy (TMA) ------------------------------------------------------------------------------------
 // Copies the box at (c0 = innermost coordinate, c1) of the tensor map into shared memory, completing on `bar`
 // (bytes counted by arrive_expect_tx). Out-of-bounds elements of the box arrive as zeros and still count.
@@ -54,6 +74,16 @@ __device__ __forceinline__ void tma_load_2d(void* smem_dst, const CUtensorMap* m
   asm volatile(
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], [%2];" ::"r"(smem_addr(smem_dst)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_addr(bar)), "r"(c0), "r"(c1)
+      : "memory");
+}
+
+// The same box written to `smem_dst`'s offset in every CTA of the cluster named in `cta_mask`, each completing on the
+// mbarrier at `bar`'s offset in that CTA (one L2 read feeds them all).
+__device__ __forceinline__ void tma_load_2d_multicast(void* smem_dst, const CUtensorMap* map, uint64_t* bar, int32_t c0, int32_t c1, uint16_t cta_mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [%0], [%1, {%3, %4}], [%2], %5;" ::"r"(
+          smem_addr(smem_dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_addr(bar)), "r"(c0), "r"(c1), "h"(cta_mask)
       : "memory");
 }
 
@@ -143,6 +173,25 @@ __device__ __forceinline__ void wgmma_m64n256k32_s32_s8_s8(int32_t (&d)[128], ui
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %130, 0;\n wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 " SIXBIT_WGMMA_D128_TEXT
                ", %128, %129, p;\n}\n"
                : SIXBIT_WGMMA_D128("+r")
+               : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
+// The 64 accumulator operands of an m64n128 wgmma, %0..%63; the remaining operands are %64 on.
+#define SIXBIT_WGMMA_D64_TEXT \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define SIXBIT_WGMMA_D64(C)                                                                                    \
+  SIXBIT_WGMMA_D8(C, 0), SIXBIT_WGMMA_D8(C, 8), SIXBIT_WGMMA_D8(C, 16), SIXBIT_WGMMA_D8(C, 24), SIXBIT_WGMMA_D8(C, 32),      \
+      SIXBIT_WGMMA_D8(C, 40), SIXBIT_WGMMA_D8(C, 48), SIXBIT_WGMMA_D8(C, 56)
+
+// D[64 x 128] (s32) += A[64 x 32] (s8) * B[128 x 32]^T (s8), both K-major in shared memory: the m64n256 form's half,
+// for tiles of 128 columns (the ping-pong kernel's two m64 halves of a 128-row tile).
+__device__ __forceinline__ void wgmma_m64n128k32_s32_s8_s8(int32_t (&d)[64], uint64_t desc_a, uint64_t desc_b, int32_t scale_d) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %66, 0;\n wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " SIXBIT_WGMMA_D64_TEXT
+               ", %64, %65, p;\n}\n"
+               : SIXBIT_WGMMA_D64("+r")
                : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 

@@ -184,8 +184,8 @@ PY
   note "sass: $(grep -c 'Function :' "$OUT/sass-nvfp4.txt") kernels dumped"
   # The Hopper GEMMs must run on the tensor cores' warpgroup path: IGMMA (int8 wgmma, W8A8) and HGMMA (bf16, W4A8
   # fast), no IMMA/HMMA, no local memory.
-  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /gemm_sm90_kernel/)} keep' >"$OUT/sass-sm90.txt"
-  note "sass gemm_sm90_kernel: $(grep -c 'Function :' "$OUT/sass-sm90.txt") kernels, IGMMA $(grep -c IGMMA "$OUT/sass-sm90.txt"), HGMMA $(grep -c HGMMA "$OUT/sass-sm90.txt"), IMMA/HMMA $(grep -cE ' (IMMA|HMMA)' "$OUT/sass-sm90.txt"), local memory (LDL/STL) $(grep -cE 'LDL|STL' "$OUT/sass-sm90.txt")"
+  cuobjdump -sass "$BIN_QB" 2>/dev/null | awk '/Function : /{keep = ($0 ~ /gemm_sm90_kernel|pingpong_kernel/)} keep' >"$OUT/sass-sm90.txt"
+  note "sass sm90 GEMM kernels: $(grep -c 'Function :' "$OUT/sass-sm90.txt") kernels, IGMMA $(grep -c IGMMA "$OUT/sass-sm90.txt"), HGMMA $(grep -c HGMMA "$OUT/sass-sm90.txt"), IMMA/HMMA $(grep -cE ' (IMMA|HMMA)' "$OUT/sass-sm90.txt"), local memory (LDL/STL) $(grep -cE 'LDL|STL' "$OUT/sass-sm90.txt")"
 fi
 
 if has peer; then

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/backend.hpp"
@@ -176,14 +178,19 @@ int main(int argc, char** argv) {
         SIXBIT_CUDA_CHECK(cudaMemcpy(h.data(), y, h.size() * sizeof(float), cudaMemcpyDeviceToHost));
         return h;
       };
-      if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel: checked bit-identical to the row above first
+      if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernels, each checked bit-identical to the row above first
         const auto lt_y = output_of([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
-        const auto sm90_y = output_of([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr); });
-        const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
-        const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr); });
-        const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr); });
-        gemm_row("W8A8 wgmma, fused exact epilogue", f_ms, bf_ms, same ? "target >= 1.8x bf16; fp32 out; == cuBLASLt path" : "OUTPUT DIFFERS from cuBLASLt path");
-        gemm_row("W8A8 wgmma, fused exact epilogue, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
+        const std::pair<cuda::Sm90Schedule, const char*> schedules[] = {{cuda::Sm90Schedule::kCooperative, "W8A8 wgmma cooperative 128x256"},
+                                                                        {cuda::Sm90Schedule::kPingpong, "W8A8 wgmma ping-pong 128x128"},
+                                                                        {cuda::Sm90Schedule::kPingpongCluster2, "W8A8 wgmma ping-pong, cluster 2"}};
+        for (const auto& [sched, name] : schedules) {
+          const auto sm90_y = output_of([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
+          const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
+          const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
+          const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr, sched); });
+          gemm_row(name, f_ms, bf_ms, same ? "target >= 1.8x bf16; fp32 out; == cuBLASLt path" : "OUTPUT DIFFERS from cuBLASLt path");
+          gemm_row((std::string(name) + ", bf16").c_str(), fb_ms, bf_ms, "bf16 out, like the baseline");
+        }
       }
 
       // Fast W4A4: weights dequantized once (constant), A dequantized per call into xb, then bf16 GEMM, fp32 out.
@@ -231,6 +238,36 @@ int main(int argc, char** argv) {
       std::printf("-- again at the end: M=%lld K=%lld\n", static_cast<long long>(M), static_cast<long long>(K));
       bench_quantizers<float>(x, M, K, amax, xp, xs, x8, sx, copy_gbs);
       for (void* p : std::initializer_list<void*>{x, amax, xp, xs, x8, sx}) SIXBIT_CUDA_CHECK(cudaFree(p));
+    }
+    if (cuda::sm90_gemm_supported(0)) {  // where the W8A8 schedules cross over in K (Sm90Schedule::kAuto's rule)
+      const int64_t N = 1536, k_max = 6144;
+      float *x = dalloc<float>(static_cast<size_t>(M * k_max)), *w = dalloc<float>(static_cast<size_t>(N * k_max));
+      float* y = dalloc<float>(static_cast<size_t>(M * N));
+      __nv_bfloat16 *xb = dalloc<__nv_bfloat16>(static_cast<size_t>(M * k_max)), *wb = dalloc<__nv_bfloat16>(static_cast<size_t>(N * k_max)),
+                    *yb = dalloc<__nv_bfloat16>(static_cast<size_t>(M * N));
+      int8_t *x8 = dalloc<int8_t>(static_cast<size_t>(M * k_max)), *w8 = dalloc<int8_t>(static_cast<size_t>(N * k_max));
+      float *sx = dalloc<float>(static_cast<size_t>(M)), *sw = dalloc<float>(static_cast<size_t>(N));
+      for (const int64_t K : {1536, 2304, 3072, 4608, 6144}) {
+        fill_kernel<<<1024, 256>>>(x, M * K, 1);
+        fill_kernel<<<1024, 256>>>(w, N * K, 2);
+        to_bf16_kernel<<<1024, 256>>>(x, xb, M * K);
+        to_bf16_kernel<<<1024, 256>>>(w, wb, N * K);
+        SIXBIT_CUDA_CHECK_LAUNCH();
+        cuda::int8_quantize_rows(x, M, K, x8, sx, nullptr);
+        cuda::int8_quantize_rows(w, N, K, w8, sw, nullptr);
+        std::printf("-- W8A8 schedules: M=%lld K=%lld N=%lld\n", static_cast<long long>(M), static_cast<long long>(K), static_cast<long long>(N));
+        const double flops = 2.0 * M * N * K;
+        const float bf_ms = median_ms([&] { cuda::gemm_bf16_cublaslt(xb, wb, yb, M, N, K, nullptr); });
+        std::printf("%-44s %10.3f %8.0f TFLOP/s %9s\n", "cuBLASLt bf16 GEMM (baseline)", bf_ms, flops / (bf_ms * 1e9), "1.00x");
+        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpongCluster2, cuda::Sm90Schedule::kAuto}) {
+          const char* name = sched == cuda::Sm90Schedule::kCooperative ? "cooperative" : sched == cuda::Sm90Schedule::kAuto ? "auto" : "ping-pong cluster 2";
+          const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
+          const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr, sched); });
+          std::printf("W8A8 %-39s %10.3f %8.0f TOP/s %9.2fx\n", name, f_ms, flops / (f_ms * 1e9), bf_ms / f_ms);
+          std::printf("W8A8 %-39s %10.3f %8.0f TOP/s %9.2fx\n", (std::string(name) + ", bf16").c_str(), fb_ms, flops / (fb_ms * 1e9), bf_ms / fb_ms);
+        }
+      }
+      for (void* p : std::initializer_list<void*>{x, w, y, xb, wb, yb, x8, w8, sx, sw}) SIXBIT_CUDA_CHECK(cudaFree(p));
     }
     return 0;
   } catch (const std::exception& e) {

@@ -1,8 +1,11 @@
-// The fused Hopper W8A8 GEMM (cuda/gemm_sm90.cuh) against the CPU emulator, EXACT: int32 sums are exact in any
-// order and the epilogue is the same fp32 operations, so fp32 outputs must be the same bits and bf16 outputs the
-// emulator's value rounded by cuda_bf16.h's host conversion. Shapes cover every edge of the 128 x 256 x 128 tile:
-// M = 1, M and N off the tile, K = 16 (one partial K block), K not a multiple of 128, odd N (the scalar store path),
-// and more tiles than SMs (the persistent loop and the ring's phase wrap). Outputs are poisoned before each launch.
+// The fused Hopper W8A8 GEMMs (cuda/gemm_sm90.cuh, cuda/gemm_sm90_pingpong.cuh) against the CPU emulator, EXACT:
+// int32 sums are exact in any order and the epilogue is the same fp32 operations, so fp32 outputs must be the same
+// bits and bf16 outputs the emulator's value rounded by cuda_bf16.h's host conversion. Every schedule (cooperative
+// 128 x 256 tiles; ping-pong 128 x 128 tiles per warpgroup, alone and in clusters of 2 with W multicast) on shapes
+// that cover every edge of the tiles: M = 1, M and N off the tile, an odd number of 128-row tiles (the cluster's
+// second CTA then has no rows), K = 16 (one partial K block), K not a multiple of 128, odd N (the scalar store path),
+// and many more tiles than SMs (the persistent loop, the ring's phase wrap, the warpgroups' turns several times
+// round). Outputs are poisoned before each launch.
 // Skips without a GPU, and on GPUs other than Hopper with the reason. Run: scripts/device.sh tests. (The fast W4A8
 // kernel on the same machinery is bounded in gpu_quantize_more.cpp, GpuGemmFast.W4a8Int8ANvfp4WWithinDerivedBound.)
 #include <gtest/gtest.h>
@@ -29,11 +32,18 @@ struct Shape {
   int64_t M, N, K;
 };
 // Both epilogues: the TMA store needs rows of whole 16-byte units (fp32: N % 4 == 0, bf16: N % 8 == 0), the others
-// store from registers. The last three have 65 x 3 = 195 tiles (> 132 SMs: several per CTA) and 2 or 5 K blocks
-// per tile: hundreds of ring slots, many phase wraps, tiles starting mid-lap; 8200 x 600 takes the TMA store in both
-// precisions, 8200 x 602 in neither.
-const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},      {130, 65, 48},    {33, 64, 32},     {257, 129, 1536}, {128, 256, 128},
-                             {200, 300, 144},  {129, 513, 272},  {8200, 600, 160}, {8200, 602, 160}, {8200, 600, 640}};
+// store from registers. 8200 x 600 / 602 / 640: 65 x 3 = 195 cooperative tiles, 65 x 5 = 325 ping-pong ones (> 132
+// SMs: several per CTA) with 2 or 5 K blocks per tile: hundreds of ring slots, many phase wraps, tiles starting
+// mid-lap; 8200 x 600 takes the TMA store in both precisions, 8200 x 602 in neither. 12800 x 1024 x 48: 800 ping-pong
+// tiles of one K block (each warpgroup takes 3 turns per CTA, its loads interleaved with the other's); 4100 x 1040 x
+// 272: 33 (odd) x 9 tiles of 3 K blocks.
+const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},       {130, 65, 48},      {33, 64, 32},    {257, 129, 1536},
+                             {128, 256, 128},  {200, 300, 144},   {129, 513, 272},    {8200, 600, 160}, {8200, 602, 160},
+                             {8200, 600, 640}, {12800, 1024, 48}, {4100, 1040, 272}};
+const cuda::Sm90Schedule kSchedules[] = {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2};
+const char* schedule_name(cuda::Sm90Schedule s) {
+  return s == cuda::Sm90Schedule::kCooperative ? "cooperative" : s == cuda::Sm90Schedule::kPingpong ? "ping-pong" : "ping-pong cluster 2";
+}
 
 TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
   SKIP_WITHOUT_SM90();
@@ -46,22 +56,26 @@ TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
     DeviceBuffer<int8_t> da(a8.codes), dw(w8.codes);
     DeviceBuffer<float> dsa(a8.scales), dsw(w8.scales), dbias(bias), y(static_cast<size_t>(s.M * s.N));
     DeviceBuffer<uint16_t> yb(static_cast<size_t>(s.M * s.N));
-    const std::string at = " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K);
     for (const bool with_bias : {true, false}) {
       std::vector<float> ref(static_cast<size_t>(s.M * s.N));
       gemm::gemm_w8a8(a8, w8, with_bias ? bias.data() : nullptr, ref.data());
       for (float v : ref) nonzero += v != 0.0f;
-      y.poison();
-      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, y.ptr, s.M, s.N, s.K, nullptr);
-      const auto first = y.host();
-      EXPECT_TRUE(same_bits(first, ref)) << "fp32 out, bias " << with_bias << at;
-      y.poison();
-      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, y.ptr, s.M, s.N, s.K, nullptr);
-      EXPECT_TRUE(same_bits(y.host(), first)) << "run to run" << at;
-      yb.poison();
-      cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, with_bias ? dbias.ptr : nullptr, reinterpret_cast<__nv_bfloat16*>(yb.ptr), s.M, s.N,
-                           s.K, nullptr);
-      EXPECT_EQ(yb.host(), bf16_bits_of(ref)) << "bf16 out, bias " << with_bias << at;
+      const std::vector<uint16_t> ref_bf16 = bf16_bits_of(ref);
+      const float* b = with_bias ? dbias.ptr : nullptr;
+      for (const cuda::Sm90Schedule sched : kSchedules) {
+        const std::string at = std::string(" ") + schedule_name(sched) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+                               " K=" + std::to_string(s.K) + " bias " + std::to_string(with_bias);
+        y.poison();
+        cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, b, y.ptr, s.M, s.N, s.K, nullptr, sched);
+        const auto first = y.host();
+        EXPECT_TRUE(same_bits(first, ref)) << "fp32 out" << at;
+        y.poison();
+        cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, b, y.ptr, s.M, s.N, s.K, nullptr, sched);
+        EXPECT_TRUE(same_bits(y.host(), first)) << "run to run" << at;
+        yb.poison();
+        cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, b, reinterpret_cast<__nv_bfloat16*>(yb.ptr), s.M, s.N, s.K, nullptr, sched);
+        EXPECT_EQ(yb.host(), ref_bf16) << "bf16 out" << at;
+      }
     }
   }
   EXPECT_GT(nonzero, 1000000);  // the comparisons were not between all-zero outputs
@@ -78,10 +92,13 @@ TEST(GpuGemmSm90, W8a8WgmmaUnalignedOutputMatches) {
   gemm::gemm_w8a8(a8, w8, nullptr, ref.data());
   DeviceBuffer<int8_t> da(a8.codes), dw(w8.codes);
   DeviceBuffer<float> dsa(a8.scales), dsw(w8.scales), y(ref.size());
-  cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, nullptr, y.ptr + 1, M, N, K, nullptr);
-  std::vector<float> got_all(ref.size());  // y.ptr + 1 .. + M*N: the last value lives in the buffer's spare slots
-  SIXBIT_CUDA_CHECK(cudaMemcpy(got_all.data(), y.ptr + 1, ref.size() * sizeof(float), cudaMemcpyDeviceToHost));
-  EXPECT_TRUE(same_bits(got_all, ref));
+  for (const cuda::Sm90Schedule sched : kSchedules) {
+    y.poison();
+    cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, nullptr, y.ptr + 1, M, N, K, nullptr, sched);
+    std::vector<float> got_all(ref.size());  // y.ptr + 1 .. + M*N: the last value lives in the buffer's spare slots
+    SIXBIT_CUDA_CHECK(cudaMemcpy(got_all.data(), y.ptr + 1, ref.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    EXPECT_TRUE(same_bits(got_all, ref)) << schedule_name(sched);
+  }
 }
 
 TEST(GpuGemmSm90, W8a8WgmmaRejectsBadInputClearly) {
@@ -92,6 +109,10 @@ TEST(GpuGemmSm90, W8a8WgmmaRejectsBadInputClearly) {
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr + 1, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr), Error);  // misaligned A
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 0, nullptr), Error);       // K = 0
   EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, nullptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr), Error);     // no sa
+  for (const cuda::Sm90Schedule sched : kSchedules) {
+    EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr, s.ptr, nullptr, y.ptr, 64, 64, 24, nullptr, sched), Error);      // K % 16
+    EXPECT_THROW(cuda::gemm_w8a8_sm90(a.ptr, s.ptr, w.ptr + 8, s.ptr, nullptr, y.ptr, 64, 64, 32, nullptr, sched), Error);  // misaligned W
+  }
   EXPECT_THROW(cuda::gemm_w4a8_fast_sm90(a.ptr, s.ptr, nullptr, nullptr, 1.0f, nullptr, y.ptr, nullptr, 64, 64, 32, nullptr), Error);  // no W
 }
 
