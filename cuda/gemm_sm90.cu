@@ -163,9 +163,14 @@ void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueAr
 template <typename OutT>
 Sm90Schedule w8a8_auto_schedule(int64_t K) {
   constexpr int64_t kPingpongMaxK = sizeof(OutT) == 4 ? 2304 : 1536;
+  if (K > kPingpongMaxK) return Sm90Schedule::kCooperative;
+  // No device, or no Hopper: the cooperative launcher's checks say why it cannot run (bad shapes first).
   int dev = 0;
-  SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
-  if (K > kPingpongMaxK || !sm90_gemm_supported(dev)) return Sm90Schedule::kCooperative;  // (which says why it cannot run)
+  if (cudaGetDevice(&dev) != cudaSuccess) {
+    cudaGetLastError();  // this call's own failure, reported again by those checks
+    return Sm90Schedule::kCooperative;
+  }
+  if (!sm90_gemm_supported(dev)) return Sm90Schedule::kCooperative;
   return PingpongLaunch<OutT, 2>::resident_clusters() > 0 ? Sm90Schedule::kPingpongCluster2 : Sm90Schedule::kCooperative;
 }
 

@@ -40,9 +40,17 @@ struct Shape {
 const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},       {130, 65, 48},      {33, 64, 32},    {257, 129, 1536},
                              {128, 256, 128},  {200, 300, 144},   {129, 513, 272},    {8200, 600, 160}, {8200, 602, 160},
                              {8200, 600, 640}, {12800, 1024, 48}, {4100, 1040, 272}};
-const cuda::Sm90Schedule kSchedules[] = {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2};
+// kAuto too: the dispatch by K the DiT and the default call take.
+const cuda::Sm90Schedule kSchedules[] = {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2,
+                                         cuda::Sm90Schedule::kAuto};
 const char* schedule_name(cuda::Sm90Schedule s) {
-  return s == cuda::Sm90Schedule::kCooperative ? "cooperative" : s == cuda::Sm90Schedule::kPingpong ? "ping-pong" : "ping-pong cluster 2";
+  switch (s) {
+    case cuda::Sm90Schedule::kCooperative: return "cooperative";
+    case cuda::Sm90Schedule::kPingpong: return "ping-pong";
+    case cuda::Sm90Schedule::kPingpongCluster2: return "ping-pong cluster 2";
+    case cuda::Sm90Schedule::kAuto: return "auto";
+  }
+  return "?";
 }
 
 TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
