@@ -153,10 +153,9 @@ void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueAr
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-// kAuto's rule. The ping-pong kernel hides the epilogue, but its main loop moves 25% more bytes through shared memory
-// per MAC than the cooperative one (wgmma operand reads + TMA writes: 40 against 32 KB per 10^6 MACs; on the H100
-// both main loops are bound there, 1250-1290 against 1560-1600 TOP/s at K = 8960, the same ratio), so it wins only
-// while the epilogue is a large share of a tile. Measured by cuda_bench's "W8A8 schedules" rows (M = 32760, N = 1536;
+// kAuto's rule. The ping-pong kernel hides the epilogue, but its main loop is slower than the cooperative one (H100:
+// 1250-1290 against 1560-1600 TOP/s at K = 8960, the ratio of the bytes each moves through shared memory per MAC,
+// 40 against 32 KB per 10^6), so it wins only while the epilogue is a large share of a tile. Measured by cuda_bench's "W8A8 schedules" rows (M = 32760, N = 1536;
 // docs/perf-h100.md): fp32 out, ping-pong faster at K = 1536 and 2304, slower from 3072; bf16 out (half the
 // epilogue's bytes), faster at 1536, slower from 2304. Between the measured points the cooperative kernel is kept, and
 // it runs wherever no 2-CTA cluster can be placed.

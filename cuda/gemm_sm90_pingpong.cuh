@@ -19,9 +19,9 @@
 //     33% more from L2 per MAC than 128 x 256 without it). A stage is refilled only when both CTAs' consumers have
 //     released it (each consumer warp arrives on the "empty" barrier of both CTAs).
 // On the H100 (docs/perf-h100.md): without clusters the main loop is L2-bound (1.32-1.42x bf16 at K = 1536, below the
-// cooperative kernel); with them it reaches 1250-1290 TOP/s, 80% of the cooperative main loop: both are bound by
-// shared-memory bandwidth and this one moves 40 instead of 32 KB per 10^6 MACs (B is read by both m64 halves, and the
-// TMA writes per MAC grow with the smaller tile). Hiding the epilogue outweighs that up to K ~ 2300 (fp32 out) or
+// cooperative kernel); with them it reaches 1250-1290 TOP/s, 80% of the cooperative main loop: the ratio of their
+// shared-memory traffic, 40 instead of 32 KB per 10^6 MACs (B is read by both m64 halves, and the TMA writes per MAC
+// grow with the smaller tile), the model that fits every variant measured (the profile shows no unit saturated). Hiding the epilogue outweighs that up to K ~ 2300 (fp32 out) or
 // ~1500 (bf16 out): Sm90Schedule::kAuto's rule in gemm_sm90.cu.
 // Build: part of sixbit_cuda (sm_90a); test: tests/gpu/gpu_gemm_sm90.cpp; bench: cuda_bench (scripts/device.sh qbench).
 #pragma once
