@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "cuda/backend.hpp"
@@ -65,30 +66,35 @@ void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, i
   *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, K, sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
-// The checks every Hopper GEMM launch makes; false for an empty output (nothing to launch). tma_y: Y's rows are whole
-// 16-byte units and Y is 16-byte aligned (the TMA-store epilogue), otherwise the kernels store from registers
-// (pairs: 2-wide stores allowed).
+// How a launch stores Y: tma_y when Y's rows are whole 16-byte units and Y is 16-byte aligned (the TMA-store
+// epilogue), otherwise from registers (pairs: 2-wide stores allowed).
+struct Sm90Store {
+  bool tma_y = false, pairs = false;
+};
+
+// The checks every Hopper GEMM call makes, once, before it picks and launches a kernel; nullopt for an empty output
+// (nothing to launch).
 template <typename OutT>
-bool check_sm90_call(const char* what, const void* a, const void* w, const OutT* y, int64_t M, int64_t N, int64_t K, bool* tma_y, bool* pairs) {
+std::optional<Sm90Store> check_sm90_call(const char* what, const void* a, const void* w, const OutT* y, int64_t M, int64_t N, int64_t K) {
   SIXBIT_CHECK(M >= 0 && N >= 0 && K >= 0, what, ": negative GEMM shape");
   SIXBIT_CHECK(K % 16 == 0 && K > 0, what, ": K = ", K, " is not a positive multiple of 16");
   SIXBIT_CHECK(M < (int64_t{1} << 31) && N < (int64_t{1} << 31) && K < 130000, what, ": shape too large (M=", M, ", N=", N, ", K=", K, ")");
-  if (M == 0 || N == 0) return false;
+  if (M == 0 || N == 0) return std::nullopt;
   int dev = 0;
   SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
   std::string why;
   SIXBIT_CHECK(sm90_gemm_supported(dev, &why), what, " cannot run: ", why);
   SIXBIT_CHECK(aligned(a, 16) && aligned(w, 16), what, ": A and W must be 16-byte aligned (bulk tensor copies)");
-  *pairs = N % 2 == 0 && aligned(y, 2 * sizeof(OutT));
-  *tma_y = (N * static_cast<int64_t>(sizeof(OutT))) % 16 == 0 && aligned(y, 16);
-  return true;
+  Sm90Store st;
+  st.pairs = N % 2 == 0 && aligned(y, 2 * sizeof(OutT));
+  st.tma_y = (N * static_cast<int64_t>(sizeof(OutT))) % 16 == 0 && aligned(y, 16);
+  return st;
 }
 
 template <class Op, typename OutT>
-void gemm_sm90(const char* what, const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
+void gemm_sm90(const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K, Sm90Store st,
                cudaStream_t stream) {
-  bool tma_y = false, pairs = false;
-  if (!check_sm90_call(what, a, w, y, M, N, K, &tma_y, &pairs)) return;
+  const bool tma_y = st.tma_y, pairs = st.pairs;
   CUtensorMap map_a, map_w;
   operand_maps(Op{}, a, w, M, N, K, &map_a, &map_w);
   const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, 64, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
@@ -133,11 +139,10 @@ struct PingpongLaunch {
 // W8A8 on the ping-pong kernel (gemm_sm90_pingpong.cuh): a persistent grid of as many clusters as can be resident,
 // at most one per unit of kCluster vertically adjacent 128 x 128 tiles.
 template <typename OutT, int kCluster>
-void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K,
+void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K, Sm90Store st,
                         cudaStream_t stream) {
   namespace pp = sm90::pingpong;
-  bool tma_y = false, pairs = false;
-  if (!check_sm90_call("W8A8 sm90 ping-pong", a, w, y, M, N, K, &tma_y, &pairs)) return;
+  const bool tma_y = st.tma_y, pairs = st.pairs;
   using Launch = PingpongLaunch<OutT, kCluster>;
   const int resident = Launch::resident_clusters();
   SIXBIT_CHECK(resident > 0, "W8A8 sm90 ping-pong: no cluster of ", kCluster, " CTAs with ", pp::SmemLayout::kBytes,
@@ -155,35 +160,30 @@ void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueAr
 
 // kAuto's rule. The ping-pong kernel hides the epilogue, but its main loop is slower than the cooperative one (H100:
 // 1250-1290 against 1560-1600 TOP/s at K = 8960, the ratio of the bytes each moves through shared memory per MAC,
-// 40 against 32 KB per 10^6), so it wins only while the epilogue is a large share of a tile. Measured by cuda_bench's "W8A8 schedules" rows (M = 32760, N = 1536;
-// docs/perf-h100.md): fp32 out, ping-pong faster at K = 1536 and 2304, slower from 3072; bf16 out (half the
+// 40 against 32 KB per 10^6), so it wins only while the epilogue is a large share of a tile. Measured by cuda_bench's
+// "W8A8 schedules" rows (M = 32760, N = 1536; docs/perf-h100.md): fp32 out, ping-pong faster at K = 1536 and 2304, slower from 3072; bf16 out (half the
 // epilogue's bytes), faster at 1536, slower from 2304. Between the measured points the cooperative kernel is kept, and
 // it runs wherever no 2-CTA cluster can be placed.
+// (Called after check_sm90_call: the device can run the kernels.)
 template <typename OutT>
 Sm90Schedule w8a8_auto_schedule(int64_t K) {
   constexpr int64_t kPingpongMaxK = sizeof(OutT) == 4 ? 2304 : 1536;
-  if (K > kPingpongMaxK) return Sm90Schedule::kCooperative;
-  // No device, or no Hopper: the cooperative launcher's checks say why it cannot run (bad shapes first).
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) {
-    cudaGetLastError();  // this call's own failure, reported again by those checks
-    return Sm90Schedule::kCooperative;
-  }
-  if (!sm90_gemm_supported(dev)) return Sm90Schedule::kCooperative;
-  return PingpongLaunch<OutT, 2>::resident_clusters() > 0 ? Sm90Schedule::kPingpongCluster2 : Sm90Schedule::kCooperative;
+  return K <= kPingpongMaxK && PingpongLaunch<OutT, 2>::resident_clusters() > 0 ? Sm90Schedule::kPingpongCluster2 : Sm90Schedule::kCooperative;
 }
 
 template <typename OutT>
 void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, OutT* y, int64_t M, int64_t N, int64_t K,
                cudaStream_t stream, Sm90Schedule schedule) {
   SIXBIT_CHECK(sa != nullptr && sw != nullptr, "W8A8 sm90: the row scales sa and column scales sw are required (bias may be null)");
+  const std::optional<Sm90Store> st = check_sm90_call("W8A8 sm90", a, w, y, M, N, K);
+  if (!st) return;
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.col_scale = sw, ep.bias = bias;
   if (schedule == Sm90Schedule::kAuto) schedule = w8a8_auto_schedule<OutT>(K);
   switch (schedule) {
-    case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>("W8A8 sm90", a, w, ep, y, M, N, K, stream);
-    case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1>(a, w, ep, y, M, N, K, stream);
-    case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2>(a, w, ep, y, M, N, K, stream);
+    case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2>(a, w, ep, y, M, N, K, *st, stream);
     case Sm90Schedule::kAuto: break;
   }
   SIXBIT_CHECK(false, "W8A8 sm90: unknown schedule ", static_cast<int>(schedule));
@@ -193,11 +193,12 @@ template <typename OutT>
 void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
                     OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
   SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
-  if (M == 0 || N == 0) return;
+  const std::optional<Sm90Store> st = check_sm90_call("W4A8 fast sm90", a, w_bf16_workspace, y, M, N, K);
+  if (!st) return;  // (an empty call does not dequantize W either)
   if (w_packed != nullptr) nvfp4_dequantize_bf16(w_packed, w_scales, N, K, w_bf16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
-  gemm_sm90<sm90::W4A8FastSm90>("W4A8 fast sm90", a, w_bf16_workspace, ep, y, M, N, K, stream);
+  gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, y, M, N, K, *st, stream);
 }
 
 // Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a
@@ -225,6 +226,16 @@ std::string sm90_unsupported_reason(int device) {
   return "";
 }
 }  // namespace
+
+const char* sm90_schedule_name(Sm90Schedule s) {
+  switch (s) {
+    case Sm90Schedule::kAuto: return "auto";
+    case Sm90Schedule::kCooperative: return "cooperative";
+    case Sm90Schedule::kPingpong: return "ping-pong";
+    case Sm90Schedule::kPingpongCluster2: return "ping-pong cluster 2";
+  }
+  return "unknown";
+}
 
 bool sm90_gemm_supported(int device, std::string* why) {
   static std::mutex mutex;

@@ -148,6 +148,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     TileScales& scales = reinterpret_cast<TileScales*>(smem + L::kScales)[wg];
     uint8_t* staging = smem + L::kStaging + wg * kStagingBytes;
     int64_t load = static_cast<int64_t>(wg) * k_blocks;  // index of the ring load that carries this warpgroup's next K block
+    // A stage this warpgroup's wgmmas have finished reading goes back: one arrival per warp on its "empty" barrier in
+    // every CTA of the cluster (each one's producer multicasts into this CTA's copy of the stage).
+    auto release = [&](int s) {
+      if (lane != 0) return;
+      if constexpr (kCluster == 1) mbarrier_arrive(&empty[s]);
+      else
+        for (uint32_t c = 0; c < kCluster; ++c) mbarrier_arrive_cluster(&empty[s], c);
+    };
     uint32_t turns = 0;
     for (int64_t u = first + wg * stride; u < units; u += 2 * stride, ++turns) {
       int64_t m0, n0;
@@ -183,22 +191,14 @@ __global__ void __launch_bounds__(kThreads, 1)
         wgmma_commit_group();
         if (kb == k_blocks - 1 && t == 0) mbarrier_arrive(&turn[1 - wg]);  // all issued: the other warpgroup's turn
         wgmma_wait_group<1>();
-        if (prev_stage >= 0 && lane == 0) {
-          if constexpr (kCluster == 1) mbarrier_arrive(&empty[prev_stage]);
-          else
-            for (uint32_t c = 0; c < kCluster; ++c) mbarrier_arrive_cluster(&empty[prev_stage], c);
-        }
+        if (prev_stage >= 0) release(prev_stage);
         prev_stage = stage;
         if (++stage == kStages) stage = 0, phase ^= 1;
       }
       wgmma_wait_group<0>();
 #pragma unroll
       for (int i = 0; i < 128; ++i) register_fence(acc[i]);
-      if (prev_stage >= 0 && lane == 0) {
-        if constexpr (kCluster == 1) mbarrier_arrive(&empty[prev_stage]);
-        else
-          for (uint32_t c = 0; c < kCluster; ++c) mbarrier_arrive_cluster(&empty[prev_stage], c);
-      }
+      if (prev_stage >= 0) release(prev_stage);
       load += 2 * static_cast<int64_t>(k_blocks);  // skip the other warpgroup's tile
       cp_async_wait_all();
       if (tma_y && t == 0) bulk_wait_group_read<kSlabBuffers - 1>();  // the previous tile's stores have read slab 0

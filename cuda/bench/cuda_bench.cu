@@ -13,7 +13,6 @@
 #include <cstring>
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "cuda/backend.hpp"
@@ -180,16 +179,14 @@ int main(int argc, char** argv) {
       };
       if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernels, each checked bit-identical to the row above first
         const auto lt_y = output_of([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
-        const std::pair<cuda::Sm90Schedule, const char*> schedules[] = {{cuda::Sm90Schedule::kCooperative, "W8A8 wgmma cooperative 128x256"},
-                                                                        {cuda::Sm90Schedule::kPingpong, "W8A8 wgmma ping-pong 128x128"},
-                                                                        {cuda::Sm90Schedule::kPingpongCluster2, "W8A8 wgmma ping-pong, cluster 2"}};
-        for (const auto& [sched, name] : schedules) {
+        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2}) {
+          const std::string name = std::string("W8A8 wgmma ") + cuda::sm90_schedule_name(sched);
           const auto sm90_y = output_of([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
           const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
           const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
           const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr, sched); });
-          gemm_row(name, f_ms, bf_ms, same ? "target >= 1.8x bf16; fp32 out; == cuBLASLt path" : "OUTPUT DIFFERS from cuBLASLt path");
-          gemm_row((std::string(name) + ", bf16").c_str(), fb_ms, bf_ms, "bf16 out, like the baseline");
+          gemm_row(name.c_str(), f_ms, bf_ms, same ? "target >= 1.8x bf16; fp32 out; == cuBLASLt path" : "OUTPUT DIFFERS from cuBLASLt path");
+          gemm_row((name + ", bf16").c_str(), fb_ms, bf_ms, "bf16 out, like the baseline");
         }
       }
 
@@ -260,7 +257,7 @@ int main(int argc, char** argv) {
         const float bf_ms = median_ms([&] { cuda::gemm_bf16_cublaslt(xb, wb, yb, M, N, K, nullptr); });
         std::printf("%-44s %10.3f %8.0f TFLOP/s %9s\n", "cuBLASLt bf16 GEMM (baseline)", bf_ms, flops / (bf_ms * 1e9), "1.00x");
         for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpongCluster2, cuda::Sm90Schedule::kAuto}) {
-          const char* name = sched == cuda::Sm90Schedule::kCooperative ? "cooperative" : sched == cuda::Sm90Schedule::kAuto ? "auto" : "ping-pong cluster 2";
+          const char* name = cuda::sm90_schedule_name(sched);
           const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
           const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr, sched); });
           std::printf("W8A8 %-39s %10.3f %8.0f TOP/s %9.2fx\n", name, f_ms, flops / (f_ms * 1e9), bf_ms / f_ms);

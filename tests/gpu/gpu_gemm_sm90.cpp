@@ -43,15 +43,6 @@ const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},       {130, 65, 48},
 // kAuto too: the dispatch by K the DiT and the default call take.
 const cuda::Sm90Schedule kSchedules[] = {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2,
                                          cuda::Sm90Schedule::kAuto};
-const char* schedule_name(cuda::Sm90Schedule s) {
-  switch (s) {
-    case cuda::Sm90Schedule::kCooperative: return "cooperative";
-    case cuda::Sm90Schedule::kPingpong: return "ping-pong";
-    case cuda::Sm90Schedule::kPingpongCluster2: return "ping-pong cluster 2";
-    case cuda::Sm90Schedule::kAuto: return "auto";
-  }
-  return "?";
-}
 
 TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
   SKIP_WITHOUT_SM90();
@@ -71,7 +62,7 @@ TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
       const std::vector<uint16_t> ref_bf16 = bf16_bits_of(ref);
       const float* b = with_bias ? dbias.ptr : nullptr;
       for (const cuda::Sm90Schedule sched : kSchedules) {
-        const std::string at = std::string(" ") + schedule_name(sched) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+        const std::string at = std::string(" ") + cuda::sm90_schedule_name(sched) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
                                " K=" + std::to_string(s.K) + " bias " + std::to_string(with_bias);
         y.poison();
         cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, b, y.ptr, s.M, s.N, s.K, nullptr, sched);
@@ -105,7 +96,7 @@ TEST(GpuGemmSm90, W8a8WgmmaUnalignedOutputMatches) {
     cuda::gemm_w8a8_sm90(da.ptr, dsa.ptr, dw.ptr, dsw.ptr, nullptr, y.ptr + 1, M, N, K, nullptr, sched);
     std::vector<float> got_all(ref.size());  // y.ptr + 1 .. + M*N: the last value lives in the buffer's spare slots
     SIXBIT_CUDA_CHECK(cudaMemcpy(got_all.data(), y.ptr + 1, ref.size() * sizeof(float), cudaMemcpyDeviceToHost));
-    EXPECT_TRUE(same_bits(got_all, ref)) << schedule_name(sched);
+    EXPECT_TRUE(same_bits(got_all, ref)) << cuda::sm90_schedule_name(sched);
   }
 }
 
