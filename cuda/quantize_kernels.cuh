@@ -1,5 +1,5 @@
 // sixbit/cuda/quantize_kernels.cuh: quantization kernels on raw pointers, fp32 or bf16 input. The per-block
-// arithmetic is the emulator's own (emulation/quant/nvfp4_block.hpp: nvfp4_block_scale, nvfp4_encode_element;
+// arithmetic is the emulator's own (emulation/quant/nvfp4_block.hpp: nvfp4_block_scale, nvfp4_encode4;
 // emulation/formats/int8.hpp), so bits match by construction; bf16 is widened to fp32 exactly (a 16-bit shift).
 // Build: `cmake --build build --target sixbit_cuda gpu_emulator_test`; run: `ctest --test-dir build -L gpu`
 // (tests/gpu/gpu_emulator.cpp, gpu_quantize_more.cpp) on the GPU machine via scripts/device.sh.
@@ -101,11 +101,20 @@ __global__ void __maxnreg__(64) tensor_amax_kernel(const T* __restrict__ x, int6
 // encode and a division: the expensive part) is computed ONCE per block: for j = 4jj + k, lane k of the group
 // computes it and the other three read it with a shuffle. (Computing it in all 4 lanes, as a first version did,
 // quadrupled the per-element arithmetic; measured on the H200 at 0.46x copy.) Each lane then encodes its 4
-// values with nvfp4_encode_element and stores 2 packed bytes (a warp writes 64 contiguous bytes); the lane that
+// values with nvfp4_encode4 and stores 2 packed bytes (a warp writes 64 contiguous bytes); the lane that
 // computed a scale stores it. n4 = rows*cols/4 (cols % 16 == 0: a block never crosses a row, so the tensor is one
-// flat array). The arithmetic is nvfp4_block_scale / nvfp4_encode_element, the CPU quantizer's own.
+// flat array). The arithmetic is nvfp4_block_scale / nvfp4_encode4, the CPU quantizer's own.
+// Registers: at most 64, so that 4 blocks of 256 threads (32 warps) stay resident per SM: the bf16-input kernel
+// needs the warps to keep enough loads in flight. Left to itself ptxas gave it 80 (3 blocks; 0.80-0.94x copy on the
+// H100 against 0.87-1.00x at 63, no spills). sm_120a's ptxas spills 8-12 bytes at 64, so it keeps the old ceiling
+// (never run: docs/perf-h100.md).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 1200
+#define SIXBIT_NVFP4_QUANTIZE_MAXNREG 96
+#else
+#define SIXBIT_NVFP4_QUANTIZE_MAXNREG 64
+#endif
 template <typename T, quant::Nvfp4Recipe R, int U>
-__global__ void __maxnreg__(96) nvfp4_quantize_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, const float* __restrict__ amax,
+__global__ void __maxnreg__(SIXBIT_NVFP4_QUANTIZE_MAXNREG) nvfp4_quantize_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, const float* __restrict__ amax,
                                                       uint16_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
   static_assert(U % 4 == 0, "a group of 4 lanes computes 4 block scales at a time");
   const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(R, *amax);
@@ -139,10 +148,9 @@ __global__ void __maxnreg__(96) nvfp4_quantize_kernel(const T* __restrict__ x, i
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const float factor = __shfl_sync(0xFFFFFFFFu, bs.factor, group + i);
-      const uint32_t lo = fmt::e2m1_pack(quant::nvfp4_encode_element(R, v[i].x, factor), quant::nvfp4_encode_element(R, v[i].y, factor));
-      const uint32_t hi = fmt::e2m1_pack(quant::nvfp4_encode_element(R, v[i].z, factor), quant::nvfp4_encode_element(R, v[i].w, factor));
+      const uint16_t codes = quant::nvfp4_encode4(R, v[i].x, v[i].y, v[i].z, v[i].w, factor);
       const int64_t q = base + (4 * jj + i) * 256;
-      if (q < n4) packed[q] = static_cast<uint16_t>(lo | (hi << 8));
+      if (q < n4) packed[q] = codes;
     }
   }
 }

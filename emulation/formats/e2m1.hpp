@@ -8,6 +8,8 @@
 // tests/exhaustive/exhaustive_formats_test.cpp checks all 2^32 fp32 inputs against cuda_fp4.h.
 #pragma once
 
+#include <cmath>
+
 #include "emulation/formats/hd.hpp"
 
 namespace sixbit::fmt {
@@ -63,6 +65,57 @@ SIXBIT_HD uint8_t e2m1_encode(float x) {
   // (0xFF800000) lie at or below -Inf's pattern, negative NaNs above it, and everything positive is >= 0.
   const uint32_t sign = static_cast<int32_t>(u) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u;
   return static_cast<uint8_t>(sign | mag);
+}
+
+// The four codes of x0 * f ... x3 * f, packed as four E2M1 nibbles (element i in bits 4i..4i+3): the quantize
+// kernels' form of e2m1_pack(e2m1_encode(x0 * f), e2m1_encode(x1 * f)) | e2m1_pack(...x2, x3) << 8, equal to it for
+// every input (all 2^32 patterns in each position, on the host in tests/exhaustive and on the GPU in tests/gpu).
+// Why a second form: e2m1_encode costs ~7 integer-pipe instructions per element (binade, magic, code, sign), and
+// the bf16-input NVFP4 quantizer is bound by that pipe (Nsight Compute: ALU 81%, docs/perf-h100.md); here the
+// rounding runs on the FMA pipe, which has twice the lanes:
+//   a = min(|y|, 6) (as e2m1_encode; NaN -> 6). E2M1's spacing is 0.5 below 2, 1 in [2, 4) and 2 in [4, 6], so
+//   the code is k0 = RNE(2a) (codes 0..4 are a in halves), k1 + 2 = RNE(a) + 2, or k2 + 4 = RNE(a / 2) + 4 in the
+//   three ranges, and it is the smallest of the three everywhere: below 2, RNE(a) + 2 >= RNE(2a) since
+//   RNE(2a) <= 2 RNE(a) + 1 and RNE(a) + 2 >= 2 RNE(a) + 1 while RNE(a) <= 1 (RNE(a) = 2 needs a >= 1.5, where
+//   RNE(2a) <= 4); in [2, 4), RNE(2a) >= 2 RNE(a) - 1 >= RNE(a) + 2 once RNE(a) >= 3 (RNE(a) = 2: RNE(2a) >= 4),
+//   and RNE(a / 2) + 2 >= RNE(a); in [4, 6], both others are >= 6 and >= 7 where k2 + 4 is 6 and 7. The exhaustive
+//   sweeps check this argument. Each candidate is one fp32 operation whose result lies in [2^23, 2^24), where the
+//   ulp is 1, so the hardware's own round-to-nearest-even makes the integer: fma(a, 2, 2^23) = 2^23 + RNE(2a)
+//   (the parity of 2^23 + n is that of n, so the tie goes to the even code), a + (2^23 + 2), fma(a, 0.5, 2^23 + 4).
+//   The minimum's bit pattern is 0x4B000000 + code; b0 + 16 b1 + 256 b2 + 4096 b3 (mod 2^32) has the four codes
+//   in its low 16 bits, since the 0x4B000000 parts only ever add multiples of 2^24.
+//   The sign is y's sign bit except for NaN (e2m1_encode drops it). On the GPU every NaN that arithmetic produces is
+//   the canonical positive 0x7FFFFFFF (PTX ISA, floating-point instructions), and y = x * f is such a result, so
+//   the sign bits of the y_i are used as they are: two byte permutes with sign replication and two masks. The host
+//   keeps the NaN-aware compare (x86 keeps a NaN operand's sign).
+SIXBIT_HD uint32_t e2m1_code_plus_2p23(float y) {  // bits: 0x4B000000 + the magnitude code of y (0..7)
+#if defined(__CUDA_ARCH__)
+  const float a = fminf(fabsf(y), 6.0f);
+  const float c0 = __fmaf_rn(a, 2.0f, 8388608.0f), c1 = __fadd_rn(a, 8388610.0f), c2 = __fmaf_rn(a, 0.5f, 8388612.0f);
+  return __float_as_uint(fminf(c0, fminf(c1, c2)));
+#else
+  const float abs_y = f32_from_bits(f32_bits(y) & 0x7FFFFFFFu);
+  const float a = abs_y < 6.0f ? abs_y : 6.0f;  // NaN -> 6
+  const float c0 = std::fma(a, 2.0f, 8388608.0f), c1 = a + 8388610.0f, c2 = std::fma(a, 0.5f, 8388612.0f);
+  const float m = c1 < c2 ? c1 : c2;
+  return f32_bits(c0 < m ? c0 : m);
+#endif
+}
+
+SIXBIT_HD uint16_t e2m1_encode4_scaled(float x0, float x1, float x2, float x3, float f) {
+  const float y0 = x0 * f, y1 = x1 * f, y2 = x2 * f, y3 = x3 * f;
+  const uint32_t mags = e2m1_code_plus_2p23(y0) + 16u * e2m1_code_plus_2p23(y1) + 256u * e2m1_code_plus_2p23(y2) +
+                        4096u * e2m1_code_plus_2p23(y3);
+#if defined(__CUDA_ARCH__)
+  // Selector nibble 0xB: byte 3 of the first operand with its top bit replicated; 0xF: byte 3 of the second.
+  uint32_t s02, s13;
+  asm("prmt.b32 %0, %1, %2, 0xFB;" : "=r"(s02) : "r"(__float_as_uint(y0)), "r"(__float_as_uint(y2)));
+  asm("prmt.b32 %0, %1, %2, 0xFB;" : "=r"(s13) : "r"(__float_as_uint(y1)), "r"(__float_as_uint(y3)));
+  return static_cast<uint16_t>(mags | (s02 & 0x0808u) | (s13 & 0x8080u));
+#else
+  auto sign = [](float y) { return static_cast<int32_t>(f32_bits(y)) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u; };
+  return static_cast<uint16_t>(mags | sign(y0) | sign(y1) << 4 | sign(y2) << 8 | sign(y3) << 12);
+#endif
 }
 
 // Two codes in one byte: element 2i in the low nibble, 2i+1 in the high nibble (the layout of every library

@@ -126,14 +126,27 @@ SIXBIT_HD uint8_t nvfp4_encode_element(Nvfp4Recipe recipe, float x, float factor
   }
 }
 
+// The codes of 4 consecutive elements of a block, packed (element i in bits 4i..4i+3: two bytes of the packed
+// layout, low byte first). te and cutlass encode x * factor, which fmt::e2m1_encode4_scaled computes for four
+// elements at once (same bits as nvfp4_encode_element, fewer integer-pipe instructions on the GPU).
+SIXBIT_HD uint16_t nvfp4_encode4(Nvfp4Recipe recipe, float x0, float x1, float x2, float x3, float factor) {
+  if (recipe == Nvfp4Recipe::kTe || recipe == Nvfp4Recipe::kCutlass) return fmt::e2m1_encode4_scaled(x0, x1, x2, x3, factor);
+  const uint32_t lo = fmt::e2m1_pack(nvfp4_encode_element(recipe, x0, factor), nvfp4_encode_element(recipe, x1, factor));
+  const uint32_t hi = fmt::e2m1_pack(nvfp4_encode_element(recipe, x2, factor), nvfp4_encode_element(recipe, x3, factor));
+  return static_cast<uint16_t>(lo | hi << 8);
+}
+
 // Quantize one block of 16 values: writes 8 packed bytes (element 2i low nibble) and one UE4M3 scale byte.
 SIXBIT_HD void nvfp4_quantize_block(Nvfp4Recipe recipe, const float* x, Nvfp4GlobalScales g, uint8_t* packed,
                                     uint8_t* scale_out) {
   float bamax = 0.0f;
   for (int i = 0; i < 16; ++i) bamax = nvfp4_fmaxabs(bamax, x[i]);
   const Nvfp4BlockScale bs = nvfp4_block_scale(recipe, bamax, g);
-  for (int i = 0; i < 8; ++i)
-    packed[i] = fmt::e2m1_pack(nvfp4_encode_element(recipe, x[2 * i], bs.factor), nvfp4_encode_element(recipe, x[2 * i + 1], bs.factor));
+  for (int i = 0; i < 16; i += 4) {
+    const uint16_t codes = nvfp4_encode4(recipe, x[i], x[i + 1], x[i + 2], x[i + 3], bs.factor);
+    packed[i / 2] = static_cast<uint8_t>(codes & 0xFFu);
+    packed[i / 2 + 1] = static_cast<uint8_t>(codes >> 8);
+  }
   *scale_out = bs.code;
 }
 

@@ -94,6 +94,41 @@ TEST(ExhaustiveFp32, E2M1EncodeMatchesCudaFp4) {
 #endif
 }
 
+// The quantize kernels' four-at-a-time form (FMA-pipe rounding, emulation/formats/e2m1.hpp) against the scalar codec
+// on x_i * f: every fp32 pattern reaches every lane once (lane i sees a bijection of u), for f = 1 (the product is
+// x itself, Inf and NaN included) and for a factor whose products round (0.37). EXACT, all 16 bits of each result.
+TEST(ExhaustiveFp32, E2M1Encode4ScaledMatchesScalarCodecInEveryLane) {
+  for (const float f : {1.0f, 0.37f}) {
+    uint64_t mismatches = 0, first_bad = 0;
+    std::array<uint64_t, 16> lane0_codes{};  // histogram of lane 0's code: guards a sweep that saw nothing
+#pragma omp parallel
+    {
+      uint64_t local_bad = 0, local_first = ~uint64_t{0};
+      std::array<uint64_t, 16> local_codes{};
+#pragma omp for schedule(dynamic, 8)
+      for (int64_t c = 0; c < (1 << 12); ++c) {
+        for (uint64_t u = static_cast<uint64_t>(c) << 20; u < (static_cast<uint64_t>(c) + 1) << 20; ++u) {
+          const uint32_t w = static_cast<uint32_t>(u);
+          const float x[4] = {f32_from_bits(w), f32_from_bits(w << 8 | w >> 24), f32_from_bits(~w), f32_from_bits(w * 2654435761u)};
+          const uint16_t ours = e2m1_encode4_scaled(x[0], x[1], x[2], x[3], f);
+          const uint16_t scalar = static_cast<uint16_t>(e2m1_pack(e2m1_encode(x[0] * f), e2m1_encode(x[1] * f)) |
+                                                        e2m1_pack(e2m1_encode(x[2] * f), e2m1_encode(x[3] * f)) << 8);
+          ++local_codes[ours & 0xFu];
+          if (ours != scalar && local_bad++ == 0) local_first = u;
+        }
+      }
+#pragma omp critical
+      {
+        if (local_bad && (mismatches == 0 || local_first < first_bad)) first_bad = local_first;
+        mismatches += local_bad;
+        for (int i = 0; i < 16; ++i) lane0_codes[i] += local_codes[i];
+      }
+    }
+    EXPECT_EQ(mismatches, 0u) << "f = " << f << ", first mismatching u = 0x" << std::hex << first_bad;
+    for (int code = 0; code < 16; ++code) EXPECT_GT(lane0_codes[code], 0u) << "f = " << f << ": code " << code << " never produced";
+  }
+}
+
 // INT8 (inv_scale = 1, so the product is x itself): the magic-number rounding against libm's std::nearbyint (RNE under
 // the default rounding mode) and a clamp; NaN gives 0. Needs no CUDA headers.
 TEST(ExhaustiveFp32, Int8EncodeMatchesNearbyintAndClamp) {

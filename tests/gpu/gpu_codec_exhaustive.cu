@@ -6,6 +6,7 @@
 // cvt) and cuda_fp8.h __nv_cvt_float_to_fp8 (sm_89+: the hardware cvt.rn.satfinite.e4m3x2.f32). For E4M3 both the
 // software codec (fmt::e4m3_encode_soft) and the dispatching fmt::e4m3_encode (the hardware convert on sm_89+, which
 // the quantizers use) must agree with it.
+// The quantizers' four-at-a-time E2M1 form is swept in every lane against both the scalar codec and cuda_fp4.h.
 // Run: build-device/tests/gpu/gpu_emulator_test --gtest_filter='GpuCodecExhaustive*' (scripts/device.sh tests).
 #include <cuda_fp4.h>
 #include <cuda_fp8.h>
@@ -67,6 +68,31 @@ SweepResult sweep_all_fp32() {
   return r.host()[0];
 }
 
+// The quantizers' four-at-a-time E2M1 form (fmt::e2m1_encode4_scaled: FMA-pipe rounding, signs by byte permutes,
+// relying on the GPU's canonical NaNs) against the scalar codec and against cuda_fp4.h, both on x_i * f computed here:
+// every fp32 pattern reaches every lane (lane i sees a bijection of the index). f is a kernel argument, so the
+// product is a real multiply (NaN inputs come out of it canonical, as in the kernels).
+__global__ void sweep_e2m1_encode4_kernel(float f, SweepResult* r) {
+  const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
+  for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
+    const uint32_t w = static_cast<uint32_t>(i);
+    const float x[4] = {__uint_as_float(w), __uint_as_float(w << 8 | w >> 24), __uint_as_float(~w), __uint_as_float(w * 2654435761u)};
+    const uint16_t ours = fmt::e2m1_encode4_scaled(x[0], x[1], x[2], x[3], f);
+    uint16_t scalar = 0, cuda = 0;
+    for (int l = 0; l < 4; ++l) {
+      const float y = x[l] * f;
+      scalar |= static_cast<uint16_t>(fmt::e2m1_encode(y) << (4 * l));
+      cuda |= static_cast<uint16_t>((static_cast<unsigned>(__nv_cvt_float_to_fp4(y, __NV_E2M1, cudaRoundNearest)) & 0xFu) << (4 * l));
+    }
+    if (ours != scalar || ours != cuda) {
+      atomicAdd(&r->mismatches, 1ull);
+      atomicMin(&r->first_mismatch, w);
+    }
+    const unsigned int bit = 1u << (ours & 0xFu);
+    if ((*static_cast<volatile unsigned int*>(&r->codes_seen[0]) & bit) == 0u) atomicOr(&r->codes_seen[0], bit);
+  }
+}
+
 int popcount_codes(const SweepResult& r) {
   int n = 0;
   for (unsigned int w : r.codes_seen) n += __builtin_popcount(w);
@@ -85,6 +111,20 @@ TEST(GpuCodecExhaustive, E4M3SatFiniteSoftAndDispatchedEncodeMatchHardwareCvtOnA
   const SweepResult r = sweep_all_fp32<1>();
   EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
   EXPECT_EQ(popcount_codes(r), 255) << "every E4M3 code but 0xFF (satfinite never makes -NaN)";
+}
+
+TEST(GpuCodecExhaustive, E2M1Encode4ScaledMatchesScalarCodecAndCudaFp4InEveryLane) {
+  SKIP_WITHOUT_GPU();
+  for (const float f : {1.0f, 0.37f}) {
+    DeviceBuffer<SweepResult> r(1, 0x00);
+    const unsigned int none = 0xFFFFFFFFu;
+    SIXBIT_CUDA_CHECK(cudaMemcpy(&r.ptr->first_mismatch, &none, sizeof none, cudaMemcpyHostToDevice));
+    sweep_e2m1_encode4_kernel<<<4096, 256>>>(f, r.ptr);
+    SIXBIT_CUDA_CHECK_LAUNCH();
+    const SweepResult h = r.host()[0];
+    EXPECT_EQ(h.mismatches, 0ull) << "f = " << f << ", first mismatching index 0x" << std::hex << h.first_mismatch;
+    EXPECT_EQ(popcount_codes(h), 16) << "f = " << f << ": all 16 codes must occur in lane 0";
+  }
 }
 
 TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {
