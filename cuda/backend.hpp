@@ -62,10 +62,11 @@ void gemm_w8a8_cublaslt(const int8_t* a, const float* sa, const int8_t* w, const
 bool sm90_gemm_supported(int device, std::string* why = nullptr);
 // Which kernel runs W8A8: kCooperative (gemm_sm90.cuh: both consumer warpgroups on one 128 x 256 tile, then both
 // on its epilogue), kPingpong (gemm_sm90_pingpong.cuh: a 128 x 128 tile per warpgroup, one's epilogue overlapping
-// the other's MMAs), kPingpongCluster2 (the same with clusters of 2 CTAs sharing W by TMA multicast). kAuto: the
-// fastest measured on the H100 (docs/perf-h100.md). All are bit-identical; tests and cuda_bench pin each.
-enum class Sm90Schedule { kAuto, kCooperative, kPingpong, kPingpongCluster2 };
-const char* sm90_schedule_name(Sm90Schedule s);  // "auto", "cooperative", "ping-pong", "ping-pong cluster 2"
+// the other's MMAs), kPingpongCluster2 (the same with clusters of 2 CTAs sharing W by TMA multicast),
+// kPingpongWideCluster2 (that with 128 x 192 tiles: fewer shared-memory bytes per MAC). kAuto: the fastest measured
+// on the H100 (docs/perf-h100.md). All are bit-identical; tests and cuda_bench pin each.
+enum class Sm90Schedule { kAuto, kCooperative, kPingpong, kPingpongCluster2, kPingpongWideCluster2 };
+const char* sm90_schedule_name(Sm90Schedule s);  // "auto", "cooperative", "ping-pong", "ping-pong cluster 2", "ping-pong 128x192 cluster 2"
 // W8A8: no int32 workspace, no second pass; bit-identical to gemm_w8a8_exact (fp32 out) and to its bf16 rounding.
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, float* y, int64_t M, int64_t N,
                     int64_t K, cudaStream_t stream, Sm90Schedule schedule = Sm90Schedule::kAuto);

@@ -110,25 +110,26 @@ void gemm_sm90(const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT*
 
 // The ping-pong kernel's launch: clusters of kCluster CTAs along x, its shared memory, and how many clusters can be
 // resident at once (asked of the occupancy API once per instantiation; 0 where such a cluster cannot be placed).
-template <typename OutT, int kCluster>
+template <typename OutT, int kCluster, int kTileN>
 struct PingpongLaunch {
+  static constexpr int kSmem = sm90::pingpong::SmemLayout<kTileN>::kBytes;
   cudaLaunchConfig_t cfg{};
   cudaLaunchAttribute cluster{};
   PingpongLaunch() {
     cluster.id = cudaLaunchAttributeClusterDimension;
     cluster.val.clusterDim.x = kCluster, cluster.val.clusterDim.y = 1, cluster.val.clusterDim.z = 1;
-    cfg.blockDim = dim3(sm90::pingpong::kThreads), cfg.dynamicSmemBytes = sm90::pingpong::SmemLayout::kBytes;
+    cfg.blockDim = dim3(sm90::pingpong::kThreads), cfg.dynamicSmemBytes = kSmem;
     cfg.attrs = &cluster, cfg.numAttrs = 1;
   }
   PingpongLaunch(const PingpongLaunch&) = delete;  // cfg.attrs points into this object
-  static constexpr auto kernel() { return sm90::pingpong::w8a8_pingpong_kernel<OutT, kCluster>; }
+  static constexpr auto kernel() { return sm90::pingpong::w8a8_pingpong_kernel<OutT, kCluster, kTileN>; }
   static int resident_clusters() {
     static int resident = 0;
     static std::once_flag once;
     std::call_once(once, [] {
       PingpongLaunch probe;
       probe.cfg.gridDim = dim3(static_cast<unsigned>(std::max(sm_count() / kCluster, 1) * kCluster));
-      if (cudaFuncSetAttribute(kernel(), cudaFuncAttributeMaxDynamicSharedMemorySize, sm90::pingpong::SmemLayout::kBytes) != cudaSuccess ||
+      if (cudaFuncSetAttribute(kernel(), cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) != cudaSuccess ||
           cudaOccupancyMaxActiveClusters(&resident, kernel(), &probe.cfg) != cudaSuccess)
         resident = 0, cudaGetLastError();
     });
@@ -137,38 +138,40 @@ struct PingpongLaunch {
 };
 
 // W8A8 on the ping-pong kernel (gemm_sm90_pingpong.cuh): a persistent grid of as many clusters as can be resident,
-// at most one per unit of kCluster vertically adjacent 128 x 128 tiles.
-template <typename OutT, int kCluster>
+// at most one per unit of kCluster vertically adjacent 128 x kTileN tiles.
+template <typename OutT, int kCluster, int kTileN>
 void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K, Sm90Store st,
                         cudaStream_t stream) {
   namespace pp = sm90::pingpong;
   const bool tma_y = st.tma_y, pairs = st.pairs;
-  using Launch = PingpongLaunch<OutT, kCluster>;
+  using Launch = PingpongLaunch<OutT, kCluster, kTileN>;
   const int resident = Launch::resident_clusters();
-  SIXBIT_CHECK(resident > 0, "W8A8 sm90 ping-pong: no cluster of ", kCluster, " CTAs with ", pp::SmemLayout::kBytes,
+  SIXBIT_CHECK(resident > 0, "W8A8 sm90 ping-pong: no cluster of ", kCluster, " CTAs with ", Launch::kSmem,
                " bytes of shared memory each fits on this device");
   const CUtensorMap map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, pp::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B);
-  const CUtensorMap map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, w, N, K, pp::kBN / kCluster, 128, CU_TENSOR_MAP_SWIZZLE_128B);
-  const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, pp::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
+  const CUtensorMap map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, w, N, K, kTileN / kCluster, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  constexpr uint32_t kSlabRows = 64 * pp::TileShape<kTileN>::kSlabFrags;
+  const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, kSlabRows, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
   Launch launch;
-  const int64_t units = ((((M + pp::kBM - 1) / pp::kBM) + kCluster - 1) / kCluster) * ((N + pp::kBN - 1) / pp::kBN);
+  const int64_t units = ((((M + pp::kBM - 1) / pp::kBM) + kCluster - 1) / kCluster) * ((N + kTileN - 1) / kTileN);
+  SIXBIT_CHECK(units < (int64_t{1} << 31), "W8A8 sm90 ping-pong: ", units, " tiles is more than the kernel's 32-bit tile index holds");
   launch.cfg.gridDim = dim3(static_cast<unsigned>(kCluster * std::min<int64_t>(units, resident)));
   launch.cfg.stream = stream;
   SIXBIT_CUDA_CHECK(cudaLaunchKernelEx(&launch.cfg, Launch::kernel(), map_a, map_w, map_y, ep, y, M, N, K, tma_y, pairs));
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
-// kAuto's rule. The ping-pong kernel hides the epilogue, but its main loop is slower than the cooperative one (H100:
-// 1250-1290 against 1560-1600 TOP/s at K = 8960, the ratio of the bytes each moves through shared memory per MAC,
-// 40 against 32 KB per 10^6), so it wins only while the epilogue is a large share of a tile. Measured by cuda_bench's
-// "W8A8 schedules" rows (M = 32760, N = 1536; docs/perf-h100.md): fp32 out, ping-pong faster at K = 1536 and 2304, slower from 3072; bf16 out (half the
-// epilogue's bytes), faster at 1536, slower from 2304. Between the measured points the cooperative kernel is kept, and
-// it runs wherever no 2-CTA cluster can be placed.
+// kAuto's rule. The ping-pong kernels hide the epilogue; with 128 x 128 tiles their main loop is slower than the
+// cooperative one (H100: 1250-1290 against 1560-1600 TOP/s at K = 8960: 40 against 32 KB per 10^6 MACs through shared
+// memory), with 128 x 192 tiles (33 KB) about as fast (1.89-1.91x against 1.91-1.94x bf16 at K = 8960). Measured by
+// cuda_bench's "W8A8 schedules" rows (M = 32760, N = 1536, K = 1536 ... 6144; docs/perf-h100.md): the 128 x 192 cluster
+// kernel is the fastest at every K up to 6144 with either output type, the cooperative one at K = 8960. The
+// cooperative kernel also runs wherever no 2-CTA cluster of the wide kernel can be placed.
 // (Called after check_sm90_call: the device can run the kernels.)
 template <typename OutT>
 Sm90Schedule w8a8_auto_schedule(int64_t K) {
-  constexpr int64_t kPingpongMaxK = sizeof(OutT) == 4 ? 2304 : 1536;
-  return K <= kPingpongMaxK && PingpongLaunch<OutT, 2>::resident_clusters() > 0 ? Sm90Schedule::kPingpongCluster2 : Sm90Schedule::kCooperative;
+  constexpr int64_t kPingpongMaxK = 6144;
+  return K <= kPingpongMaxK && PingpongLaunch<OutT, 2, 192>::resident_clusters() > 0 ? Sm90Schedule::kPingpongWideCluster2 : Sm90Schedule::kCooperative;
 }
 
 template <typename OutT>
@@ -182,8 +185,9 @@ void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* s
   if (schedule == Sm90Schedule::kAuto) schedule = w8a8_auto_schedule<OutT>(K);
   switch (schedule) {
     case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>(a, w, ep, y, M, N, K, *st, stream);
-    case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1>(a, w, ep, y, M, N, K, *st, stream);
-    case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1, 128>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2, 128>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kPingpongWideCluster2: return w8a8_pingpong_sm90<OutT, 2, 192>(a, w, ep, y, M, N, K, *st, stream);
     case Sm90Schedule::kAuto: break;
   }
   SIXBIT_CHECK(false, "W8A8 sm90: unknown schedule ", static_cast<int>(schedule));
@@ -233,6 +237,7 @@ const char* sm90_schedule_name(Sm90Schedule s) {
     case Sm90Schedule::kCooperative: return "cooperative";
     case Sm90Schedule::kPingpong: return "ping-pong";
     case Sm90Schedule::kPingpongCluster2: return "ping-pong cluster 2";
+    case Sm90Schedule::kPingpongWideCluster2: return "ping-pong 128x192 cluster 2";
   }
   return "unknown";
 }

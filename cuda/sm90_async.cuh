@@ -195,6 +195,26 @@ __device__ __forceinline__ void wgmma_m64n128k32_s32_s8_s8(int32_t (&d)[64], uin
                : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 
+// The 96 accumulator operands of an m64n192 wgmma, %0..%95; the remaining operands are %96 on.
+#define SIXBIT_WGMMA_D96_TEXT \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, " \
+  "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+  "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}"
+#define SIXBIT_WGMMA_D96(C)                                                                                    \
+  SIXBIT_WGMMA_D64(C), SIXBIT_WGMMA_D8(C, 64), SIXBIT_WGMMA_D8(C, 72), SIXBIT_WGMMA_D8(C, 80), SIXBIT_WGMMA_D8(C, 88)
+
+// D[64 x 192] (s32) += A[64 x 32] (s8) * B[192 x 32]^T (s8), both K-major in shared memory: the two m64 halves of the
+// ping-pong kernel's 128 x 192 tile.
+__device__ __forceinline__ void wgmma_m64n192k32_s32_s8_s8(int32_t (&d)[96], uint64_t desc_a, uint64_t desc_b, int32_t scale_d) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %98, 0;\n wgmma.mma_async.sync.aligned.m64n192k32.s32.s8.s8 " SIXBIT_WGMMA_D96_TEXT
+               ", %96, %97, p;\n}\n"
+               : SIXBIT_WGMMA_D96("+r")
+               : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
 // D[64 x 256] (f32, registers) += A[64 x 16] (bf16, K-major in shared memory) * B[256 x 16]^T (bf16, K-major in
 // shared memory); fp32 accumulation on the tensor cores (not round-to-nearest per add: the fast paths' bounds).
 __device__ __forceinline__ void wgmma_m64n256k16_f32_bf16_bf16(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int32_t scale_d) {

@@ -179,7 +179,8 @@ int main(int argc, char** argv) {
       };
       if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernels, each checked bit-identical to the row above first
         const auto lt_y = output_of([&] { cuda::gemm_w8a8_cublaslt(x8, sx, w8, sw, nullptr, y, acc, M, N, K, nullptr); });
-        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2}) {
+        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2,
+                                 cuda::Sm90Schedule::kPingpongWideCluster2}) {
           const std::string name = std::string("W8A8 wgmma ") + cuda::sm90_schedule_name(sched);
           const auto sm90_y = output_of([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
           const bool same = std::memcmp(lt_y.data(), sm90_y.data(), lt_y.size() * sizeof(float)) == 0;
@@ -256,7 +257,8 @@ int main(int argc, char** argv) {
         const double flops = 2.0 * M * N * K;
         const float bf_ms = median_ms([&] { cuda::gemm_bf16_cublaslt(xb, wb, yb, M, N, K, nullptr); });
         std::printf("%-44s %10.3f %8.0f TFLOP/s %9s\n", "cuBLASLt bf16 GEMM (baseline)", bf_ms, flops / (bf_ms * 1e9), "1.00x");
-        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpongCluster2, cuda::Sm90Schedule::kAuto}) {
+        for (const auto sched : {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpongCluster2, cuda::Sm90Schedule::kPingpongWideCluster2,
+                                 cuda::Sm90Schedule::kAuto}) {
           const char* name = cuda::sm90_schedule_name(sched);
           const float f_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, y, M, N, K, nullptr, sched); });
           const float fb_ms = median_ms([&] { cuda::gemm_w8a8_sm90(x8, sx, w8, sw, nullptr, yb, M, N, K, nullptr, sched); });

@@ -42,7 +42,7 @@ const Shape kSm90Shapes[] = {{1, 1, 16},       {1, 37, 64},       {130, 65, 48},
                              {8200, 600, 640}, {12800, 1024, 48}, {4100, 1040, 272}};
 // kAuto too: the dispatch by K the DiT and the default call take.
 const cuda::Sm90Schedule kSchedules[] = {cuda::Sm90Schedule::kCooperative, cuda::Sm90Schedule::kPingpong, cuda::Sm90Schedule::kPingpongCluster2,
-                                         cuda::Sm90Schedule::kAuto};
+                                         cuda::Sm90Schedule::kPingpongWideCluster2, cuda::Sm90Schedule::kAuto};
 
 TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
   SKIP_WITHOUT_SM90();
