@@ -22,6 +22,7 @@
 #include "emulation/gemm/qgemm.hpp"
 #include "emulation/quant/int8_quant.hpp"
 #include "emulation/quant/nvfp4.hpp"
+#include "emulation/quant/nvfp4_block.hpp"
 
 namespace {
 using namespace sixbit;
@@ -133,6 +134,44 @@ TEST(GpuQuantizeMore, Nvfp4Fp32RowMajorEveryRecipeMatchesEmulator) { SKIP_WITHOU
 TEST(GpuQuantizeMore, Nvfp4Fp32Blocked128x4EveryRecipeMatchesEmulator) { SKIP_WITHOUT_GPU(); check_nvfp4(false, quant::ScaleLayout::kBlocked128x4); }
 TEST(GpuQuantizeMore, Nvfp4Bf16RowMajorEveryRecipeMatchesEmulator) { SKIP_WITHOUT_GPU(); check_nvfp4(true, quant::ScaleLayout::kRowMajor); }
 TEST(GpuQuantizeMore, Nvfp4Bf16Blocked128x4EveryRecipeMatchesEmulator) { SKIP_WITHOUT_GPU(); check_nvfp4(true, quant::ScaleLayout::kBlocked128x4); }
+
+// NaN inputs through the quantize-only kernels (the tensor API refuses NaN, the device entry points do not): every
+// element keeps the emulator's block quantizer's code (a NaN encodes as +6, code 0x7, whatever its sign or payload;
+// the block amax ignores it). This pins the four-at-a-time encode's reliance on the GPU's canonical NaNs
+// (fmt::e2m1_encode4_scaled) inside the real kernels, for negative, quiet and signalling patterns in every lane.
+TEST(GpuQuantizeMore, Nvfp4NanInputsMatchTheEmulatorsBlockQuantizer) {
+  SKIP_WITHOUT_GPU();
+  const int64_t rows = 9, cols = 96;
+  std::vector<float> x = nvfp4_input(rows, cols, 77u, false, 1e3f);
+  // Quiet and signalling, both signs; each stays a NaN when truncated to bf16 (the top 16 bits).
+  const uint32_t nans[] = {0x7FC00000u, 0xFFC00000u, 0xFF810000u, 0x7F810000u, 0xFFFF0000u};
+  for (size_t i = 0; i < x.size(); i += 7) x[i] = fmt::f32_from_bits(nans[(i / 7) % 5]);  // every lane position over the tensor
+  const std::vector<uint16_t> xb = to_bf16(x);
+  for (const bool bf16 : {false, true}) {
+    const std::vector<float> xv = bf16 ? widen(xb) : x;
+    float amax = 0.0f;
+    for (const float v : xv) amax = quant::nvfp4_fmaxabs(amax, v);
+    Dev<float> dx(xv), damax(std::vector<float>{amax});
+    Dev<uint16_t> dxb(xb);
+    for (const auto r : kRecipes) {
+      const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(r, amax);
+      std::vector<uint8_t> ref_packed(static_cast<size_t>(rows * cols / 2)), ref_scales(static_cast<size_t>(rows * cols / 16));
+      for (size_t b = 0; b < ref_scales.size(); ++b) quant::nvfp4_quantize_block(r, xv.data() + 16 * b, g, ref_packed.data() + 8 * b, &ref_scales[b]);
+      Dev<uint8_t> packed(ref_packed.size()), scales(ref_scales.size());
+      packed.poison(0xAB), scales.poison(0xAB);
+      if (bf16)
+        cuda::nvfp4_quantize_bf16(reinterpret_cast<const __nv_bfloat16*>(dxb.ptr), rows, cols, r, damax.ptr, packed.ptr, scales.ptr,
+                                  quant::ScaleLayout::kRowMajor, nullptr);
+      else cuda::nvfp4_quantize(dx.ptr, rows, cols, r, damax.ptr, packed.ptr, scales.ptr, quant::ScaleLayout::kRowMajor, nullptr);
+      const std::string what = std::string(quant::nvfp4_recipe_name(r)) + (bf16 ? " bf16" : " fp32");
+      EXPECT_EQ(packed.host(), ref_packed) << what;
+      EXPECT_EQ(scales.host(), ref_scales) << what;
+      int nan_codes = 0;  // guard: the planted NaNs reached the encoder as NaNs (code 0x7 in their nibble)
+      for (size_t i = 0; i < xv.size(); i += 7) nan_codes += fmt::e2m1_unpack(ref_packed[i / 2], static_cast<int>(i % 2)) == 0x7;
+      EXPECT_EQ(nan_codes, static_cast<int>((xv.size() + 6) / 7)) << what;
+    }
+  }
+}
 
 // cols: one block; 48 and 1552 (odd multiples of 16; V = 2 for fp32, 4 for bf16); 4112 (V = 4); 8960 (DiT; V = 8); 37 (not a multiple of
 // 4: scalar fallback); 32768 (the register kernel's maximum, V = 16 x 512 threads); 40000 (the two-read fallback). `offset` 1
