@@ -154,7 +154,8 @@ void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueAr
   const CUtensorMap map_y = tma_y ? k_major_map(tensor_map_type(y), sizeof(OutT), y, M, N, kSlabRows, 128, CU_TENSOR_MAP_SWIZZLE_128B) : CUtensorMap{};
   Launch launch;
   const int64_t units = ((((M + pp::kBM - 1) / pp::kBM) + kCluster - 1) / kCluster) * ((N + kTileN - 1) / kTileN);
-  SIXBIT_CHECK(units < (int64_t{1} << 31), "W8A8 sm90 ping-pong: ", units, " tiles is more than the kernel's 32-bit tile index holds");
+  // The kernel walks tiles with 32-bit indices (u += 2 * grid stays below 2^31 too).
+  SIXBIT_CHECK(units < (int64_t{1} << 30), "W8A8 sm90 ping-pong: ", units, " tiles is more than the kernel's 32-bit tile index allows");
   launch.cfg.gridDim = dim3(static_cast<unsigned>(kCluster * std::min<int64_t>(units, resident)));
   launch.cfg.stream = stream;
   SIXBIT_CUDA_CHECK(cudaLaunchKernelEx(&launch.cfg, Launch::kernel(), map_a, map_w, map_y, ep, y, M, N, K, tma_y, pairs));

@@ -49,7 +49,6 @@ template <int kFrags, int kTileCols>
 struct FragmentLayout {
   static_assert(kTileCols % 64 == 0 && kFrags * kTileCols / 2 <= 192, "m64nN fragments, N a multiple of 64; at most 192 registers");
   static constexpr int kPerFrag = kTileCols / 2;
-  static constexpr int kRegs = kFrags * kPerFrag;
   __device__ static int row(int t, int f, int h) { return 64 * f + (t / 32) * 16 + (t % 32) / 4 + 8 * h; }
   __device__ static int col(int t, int i) { return 2 * (t % 4) + 8 * i; }
 };

@@ -124,7 +124,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   uint64_t* full = reinterpret_cast<uint64_t*>(smem + L::kBarriers);
   uint64_t* empty = full + kStages;
   uint64_t* turn = empty + kStages;  // turn[w]: the other warpgroup has issued its tile's MMAs; warpgroup w may start
-  // Tile counts fit in int32 (the launcher checks units < 2^31): 32-bit tile arithmetic keeps registers for the accumulators.
+  // Tile counts fit in int32 (the launcher checks units < 2^30): 32-bit tile arithmetic keeps registers for the accumulators.
   const int32_t n_tiles = static_cast<int32_t>((N + kTileN - 1) / kTileN);
   const int32_t units = static_cast<int32_t>(((M + kBM - 1) / kBM + kCluster - 1) / kCluster) * n_tiles;
   const int k_blocks = static_cast<int>((K + kBK - 1) / kBK);
