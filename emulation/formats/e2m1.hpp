@@ -48,23 +48,27 @@ SIXBIT_HD int32_t e2m1_to_half_units(uint8_t code) {
 //      tie at 5 goes to k = 2, code 6 = 4.0, so no fix-up is needed; a in (5, 6] gives k = 3, code 7.
 //   4. The sign bit is kept (-0.0 and tiny negatives give 0x8), except for NaN (cuda_fp4.h drops it).
 // Checked against cuda_fp4.h on all 2^32 inputs, on the host (tests/exhaustive) and on the GPU (tests/gpu).
-SIXBIT_HD uint8_t e2m1_encode(float x) {
-  const uint32_t u = f32_bits(x);
+// Steps 1 and 4 are the two helpers below, shared with e2m1_encode4_scaled.
+SIXBIT_HD float e2m1_clamped_magnitude(float x) {  // step 1: min(|x|, 6), NaN -> 6
 #if defined(__CUDA_ARCH__)
-  const float a = fminf(fabsf(x), 6.0f);  // one FMNMX with an |.| operand; fminf(NaN, 6) = 6, like the line below
+  return fminf(fabsf(x), 6.0f);  // one FMNMX with an |.| operand; fminf(NaN, 6) = 6, like the line below
 #else
-  const float abs_x = f32_from_bits(u & 0x7FFFFFFFu);
-  const float a = abs_x < 6.0f ? abs_x : 6.0f;
+  const float abs_x = f32_from_bits(f32_bits(x) & 0x7FFFFFFFu);
+  return abs_x < 6.0f ? abs_x : 6.0f;
 #endif
+}
+// Step 4: 8 when the sign bit is set and x is not NaN, in one signed compare: as int32, negative numbers from -0.0
+// (INT32_MIN) to -Inf (0xFF800000) lie at or below -Inf's pattern, negative NaNs above it, and everything positive is >= 0.
+SIXBIT_HD uint32_t e2m1_sign_code(float x) { return static_cast<int32_t>(f32_bits(x)) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u; }
+
+SIXBIT_HD uint8_t e2m1_encode(float x) {
+  const float a = e2m1_clamped_magnitude(x);
   uint32_t exp_field = f32_bits(a) >> 23;
   exp_field = exp_field < 127u ? 127u : exp_field;  // 127, 128 or 129: e = exp_field - 127
   const uint32_t magic_bits = (exp_field + 22u) << 23;
   const uint32_t k = f32_bits(a + f32_from_bits(magic_bits)) - magic_bits;
   const uint32_t mag = k + 2u * (exp_field - 127u);
-  // Sign bit set and not NaN in one signed compare: as int32, negative numbers from -0.0 (INT32_MIN) to -Inf
-  // (0xFF800000) lie at or below -Inf's pattern, negative NaNs above it, and everything positive is >= 0.
-  const uint32_t sign = static_cast<int32_t>(u) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u;
-  return static_cast<uint8_t>(sign | mag);
+  return static_cast<uint8_t>(e2m1_sign_code(x) | mag);
 }
 
 // The four codes of x0 * f ... x3 * f, packed as four E2M1 nibbles (element i in bits 4i..4i+3): the quantize
@@ -89,13 +93,11 @@ SIXBIT_HD uint8_t e2m1_encode(float x) {
 //   the sign bits of the y_i are used as they are: two byte permutes with sign replication and two masks. The host
 //   keeps the NaN-aware compare (x86 keeps a NaN operand's sign).
 SIXBIT_HD uint32_t e2m1_code_plus_2p23(float y) {  // bits: 0x4B000000 + the magnitude code of y (0..7)
+  const float a = e2m1_clamped_magnitude(y);
 #if defined(__CUDA_ARCH__)
-  const float a = fminf(fabsf(y), 6.0f);
   const float c0 = __fmaf_rn(a, 2.0f, 8388608.0f), c1 = __fadd_rn(a, 8388610.0f), c2 = __fmaf_rn(a, 0.5f, 8388612.0f);
   return __float_as_uint(fminf(c0, fminf(c1, c2)));
 #else
-  const float abs_y = f32_from_bits(f32_bits(y) & 0x7FFFFFFFu);
-  const float a = abs_y < 6.0f ? abs_y : 6.0f;  // NaN -> 6
   const float c0 = std::fma(a, 2.0f, 8388608.0f), c1 = a + 8388610.0f, c2 = std::fma(a, 0.5f, 8388612.0f);
   const float m = c1 < c2 ? c1 : c2;
   return f32_bits(c0 < m ? c0 : m);
@@ -113,8 +115,7 @@ SIXBIT_HD uint16_t e2m1_encode4_scaled(float x0, float x1, float x2, float x3, f
   asm("prmt.b32 %0, %1, %2, 0xFB;" : "=r"(s13) : "r"(__float_as_uint(y1)), "r"(__float_as_uint(y3)));
   return static_cast<uint16_t>(mags | (s02 & 0x0808u) | (s13 & 0x8080u));
 #else
-  auto sign = [](float y) { return static_cast<int32_t>(f32_bits(y)) <= static_cast<int32_t>(0xFF800000u) ? 8u : 0u; };
-  return static_cast<uint16_t>(mags | sign(y0) | sign(y1) << 4 | sign(y2) << 8 | sign(y3) << 12);
+  return static_cast<uint16_t>(mags | e2m1_sign_code(y0) | e2m1_sign_code(y1) << 4 | e2m1_sign_code(y2) << 8 | e2m1_sign_code(y3) << 12);
 #endif
 }
 

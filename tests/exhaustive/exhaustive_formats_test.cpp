@@ -95,37 +95,31 @@ TEST(ExhaustiveFp32, E2M1EncodeMatchesCudaFp4) {
 }
 
 // The quantize kernels' four-at-a-time form (FMA-pipe rounding, emulation/formats/e2m1.hpp) against the scalar codec
-// on x_i * f: every fp32 pattern reaches every lane once (lane i sees a bijection of u), for f = 1 (the product is
-// x itself, Inf and NaN included) and for a factor whose products round (0.37). EXACT, all 16 bits of each result.
+// on x_i * f: every fp32 pattern reaches every lane once (lane i sees a bijection of the sweep's pattern), for f = 1
+// (the product is x itself, Inf and NaN included) and for a factor whose products round (0.37). EXACT, all 16 bits:
+// through the one-code sweep, `ours` is lane 0's code when all four lanes agree and 0xFF (no code) when any differs.
 TEST(ExhaustiveFp32, E2M1Encode4ScaledMatchesScalarCodecInEveryLane) {
   for (const float f : {1.0f, 0.37f}) {
-    uint64_t mismatches = 0, first_bad = 0;
-    std::array<uint64_t, 16> lane0_codes{};  // histogram of lane 0's code: guards a sweep that saw nothing
-#pragma omp parallel
-    {
-      uint64_t local_bad = 0, local_first = ~uint64_t{0};
-      std::array<uint64_t, 16> local_codes{};
-#pragma omp for schedule(dynamic, 8)
-      for (int64_t c = 0; c < (1 << 12); ++c) {
-        for (uint64_t u = static_cast<uint64_t>(c) << 20; u < (static_cast<uint64_t>(c) + 1) << 20; ++u) {
-          const uint32_t w = static_cast<uint32_t>(u);
-          const float x[4] = {f32_from_bits(w), f32_from_bits(w << 8 | w >> 24), f32_from_bits(~w), f32_from_bits(w * 2654435761u)};
-          const uint16_t ours = e2m1_encode4_scaled(x[0], x[1], x[2], x[3], f);
-          const uint16_t scalar = static_cast<uint16_t>(e2m1_pack(e2m1_encode(x[0] * f), e2m1_encode(x[1] * f)) |
-                                                        e2m1_pack(e2m1_encode(x[2] * f), e2m1_encode(x[3] * f)) << 8);
-          ++local_codes[ours & 0xFu];
-          if (ours != scalar && local_bad++ == 0) local_first = u;
-        }
-      }
-#pragma omp critical
-      {
-        if (local_bad && (mismatches == 0 || local_first < first_bad)) first_bad = local_first;
-        mismatches += local_bad;
-        for (int i = 0; i < 16; ++i) lane0_codes[i] += local_codes[i];
-      }
-    }
-    EXPECT_EQ(mismatches, 0u) << "f = " << f << ", first mismatching u = 0x" << std::hex << first_bad;
-    for (int code = 0; code < 16; ++code) EXPECT_GT(lane0_codes[code], 0u) << "f = " << f << ": code " << code << " never produced";
+    auto lanes = [](float x, float out[4]) {
+      const uint32_t w = f32_bits(x);
+      out[0] = x, out[1] = f32_from_bits(w << 8 | w >> 24), out[2] = f32_from_bits(~w), out[3] = f32_from_bits(w * 2654435761u);
+    };
+    auto scalar4 = [f](const float* v) {
+      return static_cast<uint16_t>(e2m1_pack(e2m1_encode(v[0] * f), e2m1_encode(v[1] * f)) | e2m1_pack(e2m1_encode(v[2] * f), e2m1_encode(v[3] * f)) << 8);
+    };
+    auto ours = [&](float x) {
+      float v[4];
+      lanes(x, v);
+      const uint16_t four = e2m1_encode4_scaled(v[0], v[1], v[2], v[3], f);
+      return four == scalar4(v) ? static_cast<uint8_t>(four & 0xFu) : uint8_t{0xFF};
+    };
+    auto scalar = [&](float x) {
+      float v[4];
+      lanes(x, v);
+      return static_cast<uint8_t>(scalar4(v) & 0xFu);
+    };
+    SCOPED_TRACE(f);
+    expect_clean(sweep_all_fp32(ours, scalar), 16, ours, scalar);
   }
 }
 

@@ -27,8 +27,12 @@ struct SweepResult {
   unsigned int codes_seen[8];   // a 256-bit set of the codes our encoder produced: guards a sweep that saw nothing
 };
 
-template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1)
-__global__ void sweep_all_fp32_kernel(SweepResult* r) {
+// 3: the quantizers' four-at-a-time E2M1 form (fmt::e2m1_encode4_scaled: FMA-pipe rounding, signs by byte permutes,
+// relying on the GPU's canonical NaNs) on x_i * f, lane i a bijection of the pattern, against the scalar codec and
+// cuda_fp4.h on the same products (f is a kernel argument, so the product is a real multiply and NaN inputs come out
+// of it canonical, as in the kernels); `ours` is lane 0's code when all 16 bits agree with both, else 0xFF.
+template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3: see above
+__global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
   for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
     const float x = __uint_as_float(static_cast<uint32_t>(i));
@@ -36,6 +40,18 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r) {
     if constexpr (kFormat == 0) {
       ours = fmt::e2m1_encode(x);
       cuda = static_cast<uint8_t>(__nv_cvt_float_to_fp4(x, __NV_E2M1, cudaRoundNearest));
+    } else if constexpr (kFormat == 3) {
+      const uint32_t w = static_cast<uint32_t>(i);
+      const float v[4] = {x, __uint_as_float(w << 8 | w >> 24), __uint_as_float(~w), __uint_as_float(w * 2654435761u)};
+      const uint16_t four = fmt::e2m1_encode4_scaled(v[0], v[1], v[2], v[3], f);
+      uint16_t scalar = 0, oracle = 0;
+      for (int l = 0; l < 4; ++l) {
+        const float y = v[l] * f;
+        scalar |= static_cast<uint16_t>(fmt::e2m1_encode(y) << (4 * l));
+        oracle |= static_cast<uint16_t>((static_cast<unsigned>(__nv_cvt_float_to_fp4(y, __NV_E2M1, cudaRoundNearest)) & 0xFu) << (4 * l));
+      }
+      ours = four == scalar && four == oracle ? static_cast<uint8_t>(four & 0xFu) : uint8_t{0xFF};
+      cuda = static_cast<uint8_t>(oracle & 0xFu);
     } else if constexpr (kFormat == 2) {
       // INT8: the magic-number rounding against the device's own rintf (FRND) and a clamp; NaN gives 0.
       ours = static_cast<uint8_t>(fmt::int8_encode(x, 1.0f));
@@ -59,38 +75,13 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r) {
 }
 
 template <int kFormat>
-SweepResult sweep_all_fp32() {
+SweepResult sweep_all_fp32(float f = 1.0f) {
   DeviceBuffer<SweepResult> r(1, 0x00);
   const unsigned int none = 0xFFFFFFFFu;
   SIXBIT_CUDA_CHECK(cudaMemcpy(&r.ptr->first_mismatch, &none, sizeof none, cudaMemcpyHostToDevice));
-  sweep_all_fp32_kernel<kFormat><<<4096, 256>>>(r.ptr);
+  sweep_all_fp32_kernel<kFormat><<<4096, 256>>>(r.ptr, f);
   SIXBIT_CUDA_CHECK_LAUNCH();
   return r.host()[0];
-}
-
-// The quantizers' four-at-a-time E2M1 form (fmt::e2m1_encode4_scaled: FMA-pipe rounding, signs by byte permutes,
-// relying on the GPU's canonical NaNs) against the scalar codec and against cuda_fp4.h, both on x_i * f computed here:
-// every fp32 pattern reaches every lane (lane i sees a bijection of the index). f is a kernel argument, so the
-// product is a real multiply (NaN inputs come out of it canonical, as in the kernels).
-__global__ void sweep_e2m1_encode4_kernel(float f, SweepResult* r) {
-  const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
-  for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
-    const uint32_t w = static_cast<uint32_t>(i);
-    const float x[4] = {__uint_as_float(w), __uint_as_float(w << 8 | w >> 24), __uint_as_float(~w), __uint_as_float(w * 2654435761u)};
-    const uint16_t ours = fmt::e2m1_encode4_scaled(x[0], x[1], x[2], x[3], f);
-    uint16_t scalar = 0, cuda = 0;
-    for (int l = 0; l < 4; ++l) {
-      const float y = x[l] * f;
-      scalar |= static_cast<uint16_t>(fmt::e2m1_encode(y) << (4 * l));
-      cuda |= static_cast<uint16_t>((static_cast<unsigned>(__nv_cvt_float_to_fp4(y, __NV_E2M1, cudaRoundNearest)) & 0xFu) << (4 * l));
-    }
-    if (ours != scalar || ours != cuda) {
-      atomicAdd(&r->mismatches, 1ull);
-      atomicMin(&r->first_mismatch, w);
-    }
-    const unsigned int bit = 1u << (ours & 0xFu);
-    if ((*static_cast<volatile unsigned int*>(&r->codes_seen[0]) & bit) == 0u) atomicOr(&r->codes_seen[0], bit);
-  }
 }
 
 int popcount_codes(const SweepResult& r) {
@@ -116,14 +107,9 @@ TEST(GpuCodecExhaustive, E4M3SatFiniteSoftAndDispatchedEncodeMatchHardwareCvtOnA
 TEST(GpuCodecExhaustive, E2M1Encode4ScaledMatchesScalarCodecAndCudaFp4InEveryLane) {
   SKIP_WITHOUT_GPU();
   for (const float f : {1.0f, 0.37f}) {
-    DeviceBuffer<SweepResult> r(1, 0x00);
-    const unsigned int none = 0xFFFFFFFFu;
-    SIXBIT_CUDA_CHECK(cudaMemcpy(&r.ptr->first_mismatch, &none, sizeof none, cudaMemcpyHostToDevice));
-    sweep_e2m1_encode4_kernel<<<4096, 256>>>(f, r.ptr);
-    SIXBIT_CUDA_CHECK_LAUNCH();
-    const SweepResult h = r.host()[0];
-    EXPECT_EQ(h.mismatches, 0ull) << "f = " << f << ", first mismatching index 0x" << std::hex << h.first_mismatch;
-    EXPECT_EQ(popcount_codes(h), 16) << "f = " << f << ": all 16 codes must occur in lane 0";
+    const SweepResult r = sweep_all_fp32<3>(f);
+    EXPECT_EQ(r.mismatches, 0ull) << "f = " << f << ", first mismatching input bits 0x" << std::hex << r.first_mismatch;
+    EXPECT_EQ(popcount_codes(r), 16) << "f = " << f << ": all 16 codes must occur in lane 0";
   }
 }
 
