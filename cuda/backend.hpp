@@ -72,9 +72,12 @@ void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const flo
                     int64_t K, cudaStream_t stream, Sm90Schedule schedule = Sm90Schedule::kAuto);
 void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* sw, const float* bias, __nv_bfloat16* y, int64_t M,
                     int64_t N, int64_t K, cudaStream_t stream, Sm90Schedule schedule = Sm90Schedule::kAuto);
-// FAST W4A8 with gemm_w4a8_fast's numerics (int8 A exactly in bf16, W dequantized exactly to bf16 into
-// w_bf16_workspace (N*K bf16; w_packed = nullptr reuses it), fp32 tensor-core sums, y = (acc * sa[m]) * gw (+ bias[n]))
-// in one kernel: A is widened in shared memory, no A workspace, no fp32 round trip. Error bound: tests/gpu.
+// FAST W4A8 with gemm_w4a8_fast's numerics (int8 A exactly in bf16, W dequantized exactly to bf16, fp32 tensor-core
+// sums, y = (acc * sa[m]) * gw (+ bias[n])) in one kernel: A converted in registers, no A workspace, no fp32 round
+// trip. w_bf16_workspace holds W in the kernel's own order (K permuted within blocks of 64 and zero-padded:
+// N * w4a8_fast_sm90_padded_k(K) bf16, not gemm_w4a8_fast's layout); a call with w_packed writes it, w_packed =
+// nullptr reuses it. Error bound: tests/gpu.
+constexpr int64_t w4a8_fast_sm90_padded_k(int64_t K) { return (K + 63) / 64 * 64; }
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,

@@ -2,9 +2,10 @@
 // Y[M,N] = epilogue(A[M,K] W[N,K]^T), fp32 or bf16 out. Two operand recipes share one kernel:
 //   W8A8Sm90       int8 x int8 -> s32 (exact), y = (float(acc) * sa[m]) * sw[n] (+ bias[n]): bit-identical to
 //                  emulation/gemm/qgemm.hpp (the int32 sums are exact in any order, the epilogue is the same fp32 ops);
-//   W4A8FastSm90   int8 A widened to bf16 in shared memory (exact) x bf16 W (the NVFP4 weight dequantized exactly,
-//                  once) -> fp32 on the tensor cores, y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's
-//                  numerics (only the summation order differs from the emulator; bound in tests/gpu).
+//   W4A8FastSm90   int8 A converted to bf16 in registers (exact) x bf16 W (the NVFP4 weight dequantized exactly,
+//                  once, into this kernel's K order: see w4a8_sm90_k_source) -> fp32 on the tensor cores,
+//                  y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's numerics (only the summation order differs
+//                  from the emulator; bound in tests/gpu).
 // They replace cuBLASLt + separate passes (int32 or fp32 round trips through memory, A converted to bf16 in memory).
 // This is the "cooperative" schedule: both consumer warpgroups finish a tile's MMAs, then both run its epilogue, so
 // the tensor cores idle meanwhile; for short K, W8A8 runs gemm_sm90_pingpong.cuh instead (the epilogue hidden).
@@ -13,8 +14,11 @@
 //   - one CTA per SM, looping over 128 x 256 output tiles (m-major: concurrent CTAs share A rows and W in L2);
 //   - warpgroup 0: one thread issues TMA copies of the A and W slices of each K block into a 4-stage ring, each stage
 //     guarded by a "full" mbarrier (copy bytes landed) and an "empty" one (all consumer warps done with it);
-//   - warpgroups 1 and 2: 64 rows each; per K block (W4A8: first widen its A rows into a bf16 buffer) 4 wgmmas into
-//     128 accumulator registers per thread, one K block's wgmmas in flight while the next is prepared;
+//   - warpgroups 1 and 2: 64 rows each; per K block 4 wgmmas into 128 accumulator registers per thread. W8A8: one K
+//     block's wgmmas in flight while the next is issued. W4A8: A from registers (wgmma "RS"): each k16 wgmma is its
+//     own group, and its A fragment is converted from the int8 stage just after the wgmma that last read those
+//     registers has retired (wait_group 3: three k16 wgmmas stay queued), so shared memory carries only the int8 A
+//     once and W (the widened-A design moved 2.5x A's bytes through it and was bound there: docs/perf-h100.md);
 //   - epilogue: the tile's scales are fetched by cp.async during the MMAs; values go through 128-byte-swizzled shared
 //     memory and TMA stores (or straight from registers when Y's rows are not 16-byte units), draining while the next
 //     tile's MMAs run.
@@ -52,11 +56,10 @@ struct TileScales {
 
 struct W8A8Sm90 {
   using Acc = int32_t;
-  static constexpr bool kWidenA = false;
+  static constexpr bool kARegisters = false;
   static constexpr int kBK = 128;             // K elements per stage: 128 bytes of int8 per row (the swizzle width)
   static constexpr int kABytes = kBM * 128;   // TMA box 128 rows x 128 bytes, 128-byte swizzle
   static constexpr int kWBytes = kBN * 128;   // TMA box 256 rows x 128 bytes, 128-byte swizzle
-  static constexpr int kWidenedBytes = 0;
   __device__ static void mma(Acc (&acc)[128], uint64_t desc_a, uint64_t desc_w) {
 #pragma unroll
     for (int k = 0; k < 4; ++k) wgmma_m64n256k32_s32_s8_s8(acc, desc_a + 2 * k, desc_w + 2 * k, 1);  // +32 bytes of K each
@@ -64,17 +67,25 @@ struct W8A8Sm90 {
   __device__ static float value(int32_t acc, float row, float col, float) { return gemm::w8a8_epilogue(acc, row, col); }
 };
 
+// W4A8's K order: the int8 A stays in memory order, and each consumer thread reads 16 contiguous bytes of a row per
+// K block (one conflict-free 16-byte load: a warp's 8 rows x 64 bytes are 512 contiguous bytes), then hands them to
+// the wgmma A fragment. Fragment column c (0..15) of k16 step j belongs to thread t = (c % 8) / 2, which holds A
+// columns 16 t .. 16 t + 15 of the block; the kernel puts byte 4 j + 2 (c / 8) + c % 2 of them there. W's column at
+// the same place must be that K index, so the bf16 W is stored permuted within each 64-element K block (and padded
+// with zeros to a multiple of 64): column 64 b + 16 j + c of the stored W holds W[:, 64 b + w4a8_sm90_k_source(16 j + c)].
+// A permutation of K applied to both operands leaves every product and the sum's terms unchanged, only their order
+// on the tensor cores (inside the fast path's bound).
+__host__ __device__ constexpr int w4a8_sm90_k_source(int kp) {
+  const int j = kp / 16, c = kp % 16;
+  return 16 * ((c % 8) / 2) + 4 * j + 2 * (c / 8) + c % 2;
+}
+
 struct W4A8FastSm90 {
   using Acc = float;
-  static constexpr bool kWidenA = true;
+  static constexpr bool kARegisters = true;
   static constexpr int kBK = 64;              // K elements per stage: 128 bytes of bf16 W per row
   static constexpr int kABytes = kBM * 64;    // int8 A: TMA box 128 rows x 64 bytes, not swizzled
-  static constexpr int kWBytes = kBN * 128;   // bf16 W: TMA box 256 rows x 128 bytes, 128-byte swizzle
-  static constexpr int kWidenedBytes = 64 * 128;  // one warpgroup's 64 rows of A as bf16, 128-byte swizzled
-  __device__ static void mma(Acc (&acc)[128], uint64_t desc_a, uint64_t desc_w) {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) wgmma_m64n256k16_f32_bf16_bf16(acc, desc_a + 2 * k, desc_w + 2 * k, 1);  // +16 bf16 of K each
-  }
+  static constexpr int kWBytes = kBN * 128;   // bf16 W (permuted K, see above): TMA box 256 rows x 128 bytes, 128-byte swizzle
   __device__ static float value(float acc, float row, float, float alpha) { return __fmul_rn(__fmul_rn(acc, row), alpha); }
 };
 
@@ -82,12 +93,11 @@ template <class Op>
 struct SmemLayout {
   static constexpr int kStageBytes = Op::kABytes + Op::kWBytes;  // multiples of 1024: every tile stays 1024-aligned
   static constexpr int kRing = 0;
-  static constexpr int kWidened = kRing + kStages * kStageBytes;     // [2 warpgroups][2 buffers]
-  static constexpr int kStaging = kWidened + 4 * Op::kWidenedBytes;  // [2 warpgroups]
+  static constexpr int kStaging = kRing + kStages * kStageBytes;     // [2 warpgroups]
   static constexpr int kBarriers = kStaging + 2 * kStagingBytes;     // full[kStages], empty[kStages]
   static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales
-  // The base is 1024-byte aligned (the 128-byte swizzle's period) by the declaration; W8A8 and W4A8 take 232000 of
-  // the 232448 bytes a block may have (227 KB): no room for a fifth stage or an alignment pad.
+  // The base is 1024-byte aligned (the 128-byte swizzle's period) by the declaration; W8A8 takes 232000 of the 232448
+  // bytes a block may have (227 KB): no room for a fifth stage or an alignment pad (W4A8: 199232).
   static constexpr int kBytes = kScales + static_cast<int>(sizeof(TileScales));
   static_assert(kBytes <= 227 * 1024, "more shared memory than a block may have");
 };
@@ -107,32 +117,6 @@ __device__ __forceinline__ void fetch_tile_scales(TileScales& sc, int half, int 
   const int r = half * 64 + t;
   if (ep.row_scale && t < 64 && m0 + r < M) cp_async_4(&sc.row[r], ep.row_scale + m0 + r);
   cp_async_commit();
-}
-
-// Widens one warpgroup's 64 rows x 64 int8 of A (rows 64 bytes apart) into bf16 rows of 128 bytes under the 128-byte
-// swizzle (what wgmma_desc_k_major_sw128 describes). Thread t: row t/2, elements 32*(t%2) .. +31. Exact: every int8
-// is a bf16. Conflict-free: a warp's 16-byte reads cover 512 contiguous bytes, its writes 4 rows' 8 swizzled chunks.
-__device__ __forceinline__ void widen_int8_rows_to_bf16(const uint8_t* src, uint8_t* dst, int t) {
-  const int row = t >> 1, part = t & 1;
-  const uint4* s = reinterpret_cast<const uint4*>(src + row * 64 + part * 32);
-#pragma unroll
-  for (int j = 0; j < 2; ++j) {
-    const uint4 q = s[j];
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    uint32_t out[8];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int32_t b0 = static_cast<int8_t>(w[i] & 0xFF), b1 = static_cast<int8_t>((w[i] >> 8) & 0xFF);
-      const int32_t b2 = static_cast<int8_t>((w[i] >> 16) & 0xFF), b3 = static_cast<int8_t>(w[i] >> 24);
-      out[2 * i] = bf16x2_bits(static_cast<float>(b0), static_cast<float>(b1));
-      out[2 * i + 1] = bf16x2_bits(static_cast<float>(b2), static_cast<float>(b3));
-    }
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {  // 16 int8 -> 32 bytes of bf16 = two 16-byte chunks
-      const int chunk = part * 4 + j * 2 + h;
-      *reinterpret_cast<uint4*>(dst + row * 128 + ((chunk ^ (row & 7)) << 4)) = make_uint4(out[4 * h], out[4 * h + 1], out[4 * h + 2], out[4 * h + 3]);
-    }
-  }
 }
 
 // tmap_a / tmap_w: A[M, K] and W[N, K] with the boxes Op describes; tmap_y (used when tma_y): Y[M, N], box 64 rows
@@ -190,27 +174,48 @@ __global__ void __launch_bounds__(kThreads, 1)
       typename Op::Acc acc[128];
 #pragma unroll
       for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
-      // One K block's wgmmas stay in flight while the next is prepared and issued; a stage goes back to the producer
-      // (and a widened A buffer becomes reusable) once the wgmmas that read it have completed (wait_group 1).
       int prev_stage = -1;
-      for (int kb = 0; kb < k_blocks; ++kb) {
-        mbarrier_wait(&full[stage], phase);
-        const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
-        const uint8_t* a_operand = a_tile + half * 64 * 128;
-        if constexpr (Op::kWidenA) {
-          uint8_t* widened = smem + L::kWidened + (half * 2 + (kb & 1)) * Op::kWidenedBytes;
-          widen_int8_rows_to_bf16(a_tile + half * 64 * 64, widened, t);
-          fence_proxy_async_shared();
-          named_barrier_sync(barrier_id, 128);  // the whole 64 x 64 block is in place before the wgmmas read it
-          a_operand = widened;
+      if constexpr (Op::kARegisters) {
+        // This thread's A rows in the tile (warp w of the warpgroup: rows 16 w + g and + 8, g = lane / 4) and its 16
+        // bytes of each (columns 16 (lane % 4) ..): see w4a8_sm90_k_source.
+        const int a_offset = (half * 64 + (t / 32) * 16 + lane / 4) * 64 + (lane % 4) * 16;
+        uint32_t frag[4][4];
+        for (int kb = 0; kb < k_blocks; ++kb) {
+          mbarrier_wait(&full[stage], phase);
+          const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
+          const uint4 row_lo = *reinterpret_cast<const uint4*>(a_tile + a_offset);
+          const uint4 row_hi = *reinterpret_cast<const uint4*>(a_tile + a_offset + 8 * 64);
+          const uint32_t lo[4] = {row_lo.x, row_lo.y, row_lo.z, row_lo.w}, hi[4] = {row_hi.x, row_hi.y, row_hi.z, row_hi.w};
+          const uint64_t desc_w = wgmma_desc_k_major_sw128(a_tile + Op::kABytes);
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            // Queued: k16 steps (kb - 1, j .. 3) and (kb, 0 .. j - 1); retiring all but 3 retires (kb - 1, j), the last
+            // reader of frag[j]. At j = 3 that completes K block kb - 1: its stage goes back to the producer.
+            wgmma_wait_group<3>();
+            if (j == 3 && prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
+            int8x4_to_bf16x2(lo[j], frag[j][0], frag[j][2]);
+            int8x4_to_bf16x2(hi[j], frag[j][1], frag[j][3]);
+            wgmma_fence();
+            wgmma_m64n256k16_f32_bf16_bf16_rs(acc, frag[j], desc_w + 2 * j, 1);  // +16 bf16 of K (32 bytes) each
+            wgmma_commit_group();
+          }
+          prev_stage = stage;
+          if (++stage == kStages) stage = 0, phase ^= 1;
         }
-        wgmma_fence();
-        Op::mma(acc, wgmma_desc_k_major_sw128(a_operand), wgmma_desc_k_major_sw128(a_tile + Op::kABytes));
-        wgmma_commit_group();
-        wgmma_wait_group<1>();
-        if (prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
-        prev_stage = stage;
-        if (++stage == kStages) stage = 0, phase ^= 1;
+      } else {
+        // One K block's wgmmas stay in flight while the next is issued; a stage goes back to the producer once the
+        // wgmmas that read it have completed (wait_group 1).
+        for (int kb = 0; kb < k_blocks; ++kb) {
+          mbarrier_wait(&full[stage], phase);
+          const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
+          wgmma_fence();
+          Op::mma(acc, wgmma_desc_k_major_sw128(a_tile + half * 64 * 128), wgmma_desc_k_major_sw128(a_tile + Op::kABytes));
+          wgmma_commit_group();
+          wgmma_wait_group<1>();
+          if (prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
+          prev_stage = stage;
+          if (++stage == kStages) stage = 0, phase ^= 1;
+        }
       }
       wgmma_wait_group<0>();
 #pragma unroll

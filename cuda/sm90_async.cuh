@@ -224,4 +224,16 @@ __device__ __forceinline__ void wgmma_m64n256k16_f32_bf16_bf16(float (&d)[128], 
                : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 
+// D[64 x 256] (f32) += A[64 x 16] (bf16, from registers: the m16n8k16-style fragment of each warp's 16 rows, two
+// bf16 per register, a[0] = (row g, cols 2t, 2t+1), a[1] = (g+8, same cols), a[2] = (g, 2t+8, 2t+9), a[3] = (g+8,
+// 2t+8, 2t+9) for g = lane / 4, t = lane % 4; PTX ISA, "Register fragments for matrix A") * B[256 x 16]^T (bf16,
+// K-major in shared memory). The A registers may be rewritten only once this wgmma has completed (a wait_group that
+// retires it), and a wgmma_fence must separate the write from the next wgmma.
+__device__ __forceinline__ void wgmma_m64n256k16_f32_bf16_bf16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t desc_b, int32_t scale_d) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %133, 0;\n wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 " SIXBIT_WGMMA_D128_TEXT
+               ", {%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+               : SIXBIT_WGMMA_D128("+f")
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d));
+}
+
 }  // namespace sixbit::cuda::sm90

@@ -12,6 +12,7 @@
 #include <cuda_fp8.h>
 #include <gtest/gtest.h>
 
+#include "cuda/bf16_bits.cuh"
 #include "cuda/check.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
@@ -31,7 +32,9 @@ struct SweepResult {
 // relying on the GPU's canonical NaNs) on x_i * f, lane i a bijection of the pattern, against the scalar codec and
 // cuda_fp4.h on the same products (f is a kernel argument, so the product is a real multiply and NaN inputs come out
 // of it canonical, as in the kernels); `ours` is lane 0's code when all 16 bits agree with both, else 0xFF.
-template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3: see above
+// 4: the W4A8 kernel's int8 -> bf16 conversion (cuda::int8x4_to_bf16x2, byte permutes and an FADD) on the pattern as
+// four int8, against cuda_bf16.h's __float2bfloat16_rn of each byte's value; `ours` is byte 0 when all four agree.
+template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 and 4: see above
 __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
   for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
@@ -52,6 +55,17 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
       }
       ours = four == scalar && four == oracle ? static_cast<uint8_t>(four & 0xFu) : uint8_t{0xFF};
       cuda = static_cast<uint8_t>(oracle & 0xFu);
+    } else if constexpr (kFormat == 4) {
+      const uint32_t w = static_cast<uint32_t>(i);
+      uint32_t pair[2];
+      cuda::int8x4_to_bf16x2(w, pair[0], pair[1]);
+      bool same = true;
+      for (int l = 0; l < 4; ++l) {
+        const __nv_bfloat16 b = __float2bfloat16_rn(static_cast<float>(static_cast<int8_t>(w >> (8 * l))));
+        same = same && static_cast<uint16_t>(pair[l / 2] >> (16 * (l % 2))) == *reinterpret_cast<const uint16_t*>(&b);
+      }
+      cuda = static_cast<uint8_t>(w);
+      ours = same ? cuda : static_cast<uint8_t>(~cuda);
     } else if constexpr (kFormat == 2) {
       // INT8: the magic-number rounding against the device's own rintf (FRND) and a clamp; NaN gives 0.
       ours = static_cast<uint8_t>(fmt::int8_encode(x, 1.0f));
@@ -111,6 +125,13 @@ TEST(GpuCodecExhaustive, E2M1Encode4ScaledMatchesScalarCodecAndCudaFp4InEveryLan
     EXPECT_EQ(r.mismatches, 0ull) << "f = " << f << ", first mismatching input bits 0x" << std::hex << r.first_mismatch;
     EXPECT_EQ(popcount_codes(r), 16) << "f = " << f << ": all 16 codes must occur in lane 0";
   }
+}
+
+TEST(GpuCodecExhaustive, Int8x4ToBf16x2MatchesCudaBf16OnAllWords) {
+  SKIP_WITHOUT_GPU();
+  const SweepResult r = sweep_all_fp32<4>();
+  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching word 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), 256) << "every int8 value in byte 0";
 }
 
 TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {
