@@ -78,6 +78,15 @@ void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const flo
 // N * w4a8_fast_sm90_padded_k(K) bf16, not gemm_w4a8_fast's layout); a call with w_packed writes it, w_packed =
 // nullptr reuses it. Error bound: tests/gpu.
 constexpr int64_t w4a8_fast_sm90_padded_k(int64_t K) { return (K + 63) / 64 * 64; }
+// FAST W4A4 with gemm_w4a4_fast's numerics (A and W dequantized exactly, fp32 tensor-core sums, y = acc * (ga * gw))
+// in one kernel: the packed A codes by TMA, their row-major block scales read by the kernel, decoded to fp16 in
+// registers; no A workspace. w_f16_workspace: W in the kernel's order as fp16 (N * w4a8_fast_sm90_padded_k(K)
+// elements; w_packed != nullptr writes it, nullptr reuses it). K must be a multiple of 32 (else use gemm_w4a4_fast).
+// No bias. Error bound: tests/gpu.
+void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,

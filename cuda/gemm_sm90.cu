@@ -2,6 +2,7 @@
 // tensor maps (driver entry point cuTensorMapEncodeTiled, fetched through the runtime so nothing links libcuda),
 // size a persistent grid of one CTA per SM. Test: tests/gpu/gpu_gemm_sm90.cpp; bench: cuda_bench (scripts/device.sh).
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
+#include <cuda_fp16.h>
 
 #include <algorithm>
 #include <map>
@@ -63,6 +64,10 @@ void operand_maps(sm90::W8A8Sm90, const void* a, const void* w, int64_t M, int64
   *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 128, CU_TENSOR_MAP_SWIZZLE_128B);
   *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, w, N, K, sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
+void operand_maps(sm90::W4A4FastSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
+  *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K / 2, sm90::kBM, 32, CU_TENSOR_MAP_SWIZZLE_NONE);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, w, N, w4a8_fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+}
 void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
   *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 64, CU_TENSOR_MAP_SWIZZLE_NONE);
   *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, w4a8_fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
@@ -81,12 +86,13 @@ constexpr bool w4a8_sm90_k_order_valid() {
 }
 static_assert(w4a8_sm90_k_order_valid(), "w4a8_sm90_k_source must permute each K block of 64, pairs kept together");
 
-// The NVFP4 W [N, K] (row-major scales) dequantized exactly to bf16 (as nvfp4_dequantize_bf16) into the W4A8
-// kernel's K order, [N, padded K]: stored column 64 b + kp holds W[:, 64 b + w4a8_sm90_k_source(kp)], zeros past K.
-// One thread per stored bf16 pair: kp and kp + 1 are K indices k and k + 1, the two nibbles of one packed byte. Run
-// once per weight (w_packed != nullptr), so plain per-element code.
-__global__ void nvfp4_dequantize_bf16_w4a8_sm90_order(const uint8_t* __restrict__ packed, const uint8_t* __restrict__ scales, int64_t N, int64_t K,
-                                                       int64_t padded_k, uint32_t* __restrict__ out) {
+// The NVFP4 W [N, K] (row-major scales) dequantized exactly (as nvfp4_dequantize_bf16) to bf16 (W4A8) or fp16 (W4A4)
+// in the register-A kernels' K order, [N, padded K]: stored column 64 b + kp holds W[:, 64 b + w4a8_sm90_k_source(kp)],
+// zeros past K. One thread per stored pair: kp and kp + 1 are K indices k and k + 1, the two nibbles of one packed
+// byte. Run once per weight (w_packed != nullptr), so plain per-element code.
+template <bool kFp16>
+__global__ void nvfp4_dequantize_sm90_order(const uint8_t* __restrict__ packed, const uint8_t* __restrict__ scales, int64_t N, int64_t K,
+                                            int64_t padded_k, uint32_t* __restrict__ out) {
   const int64_t pairs_per_row = padded_k / 2;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < N * pairs_per_row; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t n = i / pairs_per_row, kp = 2 * (i % pairs_per_row);
@@ -95,10 +101,26 @@ __global__ void nvfp4_dequantize_bf16_w4a8_sm90_order(const uint8_t* __restrict_
     if (k < K) {
       const uint8_t b = packed[n * (K / 2) + k / 2];
       const float s = fmt::ue4m3_decode(scales[n * (K / 16) + k / 16]);
-      v = bf16x2_bits(fmt::e2m1_decode(fmt::e2m1_unpack(b, 0)) * s, fmt::e2m1_decode(fmt::e2m1_unpack(b, 1)) * s);
+      const float lo = fmt::e2m1_decode(fmt::e2m1_unpack(b, 0)) * s, hi = fmt::e2m1_decode(fmt::e2m1_unpack(b, 1)) * s;
+      if constexpr (kFp16) {
+        const __half2 h = __floats2half2_rn(lo, hi);
+        v = *reinterpret_cast<const uint32_t*>(&h);
+      } else {
+        v = bf16x2_bits(lo, hi);
+      }
     }
     out[i] = v;
   }
+}
+
+template <bool kFp16>
+void dequantize_w_sm90_order(const uint8_t* w_packed, const uint8_t* w_scales, int64_t N, int64_t K, void* out, cudaStream_t stream) {
+  const int64_t pairs = N * w4a8_fast_sm90_padded_k(K) / 2;
+  const int threads = 256;
+  const int64_t grid = std::min<int64_t>((pairs + threads - 1) / threads, int64_t{1} << 20);
+  nvfp4_dequantize_sm90_order<kFp16><<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, w4a8_fast_sm90_padded_k(K),
+                                                                                         static_cast<uint32_t*>(out));
+  SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
 // How a launch stores Y: tma_y when Y's rows are whole 16-byte units and Y is 16-byte aligned (the TMA-store
@@ -127,8 +149,8 @@ std::optional<Sm90Store> check_sm90_call(const char* what, const void* a, const 
 }
 
 template <class Op, typename OutT>
-void gemm_sm90(const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K, Sm90Store st,
-               cudaStream_t stream) {
+void gemm_sm90(const void* a, const void* w, const sm90::EpilogueArgs& ep, const sm90::MainloopArgs& ml, OutT* y, int64_t M, int64_t N, int64_t K,
+               Sm90Store st, cudaStream_t stream) {
   const bool tma_y = st.tma_y, pairs = st.pairs;
   CUtensorMap map_a, map_w;
   operand_maps(Op{}, a, w, M, N, K, &map_a, &map_w);
@@ -139,7 +161,7 @@ void gemm_sm90(const void* a, const void* w, const sm90::EpilogueArgs& ep, OutT*
   std::call_once(smem_once, [&] { SIXBIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); });
   const int64_t tiles = ((M + sm90::kBM - 1) / sm90::kBM) * ((N + sm90::kBN - 1) / sm90::kBN);
   const int grid = static_cast<int>(std::min<int64_t>(tiles, sm_count()));
-  kernel<<<grid, sm90::kThreads, smem, stream>>>(map_a, map_w, map_y, ep, y, M, N, K, tma_y, pairs);
+  kernel<<<grid, sm90::kThreads, smem, stream>>>(map_a, map_w, map_y, ep, ml, y, M, N, K, tma_y, pairs);
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
@@ -220,7 +242,7 @@ void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* s
   ep.row_scale = sa, ep.col_scale = sw, ep.bias = bias;
   if (schedule == Sm90Schedule::kAuto) schedule = w8a8_auto_schedule<OutT>(K);
   switch (schedule) {
-    case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>(a, w, ep, y, M, N, K, *st, stream);
+    case Sm90Schedule::kCooperative: return gemm_sm90<sm90::W8A8Sm90>(a, w, ep, {}, y, M, N, K, *st, stream);
     case Sm90Schedule::kPingpong: return w8a8_pingpong_sm90<OutT, 1, 128>(a, w, ep, y, M, N, K, *st, stream);
     case Sm90Schedule::kPingpongCluster2: return w8a8_pingpong_sm90<OutT, 2, 128>(a, w, ep, y, M, N, K, *st, stream);
     case Sm90Schedule::kPingpongWideCluster2: return w8a8_pingpong_sm90<OutT, 2, 192>(a, w, ep, y, M, N, K, *st, stream);
@@ -237,16 +259,29 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
   if (!st) return;  // (an empty call does not dequantize W either)
   if (w_packed != nullptr) {
     SIXBIT_CHECK(w_scales != nullptr, "W4A8 fast sm90: w_packed without w_scales");
-    const int64_t padded_k = w4a8_fast_sm90_padded_k(K), pairs = N * padded_k / 2;
-    const int threads = 256;
-    const int64_t grid = std::min<int64_t>((pairs + threads - 1) / threads, int64_t{1} << 20);
-    nvfp4_dequantize_bf16_w4a8_sm90_order<<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, padded_k,
-                                                                                             static_cast<uint32_t*>(w_bf16_workspace));
-    SIXBIT_CUDA_CHECK_LAUNCH();
+    dequantize_w_sm90_order<false>(w_packed, w_scales, N, K, w_bf16_workspace, stream);
   }
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
-  gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, y, M, N, K, *st, stream);
+  gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
+}
+
+template <typename OutT>
+void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                    float w_global_decode, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(a_scales != nullptr && w_f16_workspace != nullptr, "W4A4 fast sm90: A's scales and the fp16 W workspace are required");
+  SIXBIT_CHECK(K % 32 == 0, "W4A4 fast sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_fast");
+  const std::optional<Sm90Store> st = check_sm90_call("W4A4 fast sm90", a_packed, w_f16_workspace, y, M, N, K);
+  if (!st) return;
+  if (w_packed != nullptr) {
+    SIXBIT_CHECK(w_scales != nullptr, "W4A4 fast sm90: w_packed without w_scales");
+    dequantize_w_sm90_order<true>(w_packed, w_scales, N, K, w_f16_workspace, stream);
+  }
+  sm90::EpilogueArgs ep;
+  ep.alpha = a_global_decode * w_global_decode;  // as gemm_w4a4_fast: y = acc * RN(ga * gw), the W and A values in real units
+  sm90::MainloopArgs ml;
+  ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
+  gemm_sm90<sm90::W4A4FastSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
 }
 
 // Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a
@@ -311,6 +346,15 @@ void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_pack
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
                          const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
   w4a8_fast_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+}
+
+void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream);
+}
+void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream);
 }
 
 }  // namespace sixbit::cuda

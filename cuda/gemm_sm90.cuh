@@ -31,6 +31,7 @@
 
 #include "cuda/bf16_bits.cuh"
 #include "cuda/gemm_sm90_epilogue.cuh"
+#include "cuda/operand_convert.cuh"
 #include "cuda/sm90_async.cuh"
 #include "emulation/gemm/qgemm_scalar.hpp"
 
@@ -58,6 +59,7 @@ struct W8A8Sm90 {
   using Acc = int32_t;
   static constexpr bool kARegisters = false;
   static constexpr int kBK = 128;             // K elements per stage: 128 bytes of int8 per row (the swizzle width)
+  static constexpr int kAStageCols = kBK;     // A's columns (in its tensor map's elements) per stage
   static constexpr int kABytes = kBM * 128;   // TMA box 128 rows x 128 bytes, 128-byte swizzle
   static constexpr int kWBytes = kBN * 128;   // TMA box 256 rows x 128 bytes, 128-byte swizzle
   __device__ static void mma(Acc (&acc)[128], uint64_t desc_a, uint64_t desc_w) {
@@ -67,26 +69,108 @@ struct W8A8Sm90 {
   __device__ static float value(int32_t acc, float row, float col, float) { return gemm::w8a8_epilogue(acc, row, col); }
 };
 
-// W4A8's K order: the int8 A stays in memory order, and each consumer thread reads 16 contiguous bytes of a row per
-// K block (one conflict-free 16-byte load: a warp's 8 rows x 64 bytes are 512 contiguous bytes), then hands them to
-// the wgmma A fragment. Fragment column c (0..15) of k16 step j belongs to thread t = (c % 8) / 2, which holds A
-// columns 16 t .. 16 t + 15 of the block; the kernel puts byte 4 j + 2 (c / 8) + c % 2 of them there. W's column at
-// the same place must be that K index, so the bf16 W is stored permuted within each 64-element K block (and padded
+// What the register-A recipes need besides the tensor maps: W4A4's A block scales (row-major [M, K / 16] bytes).
+struct MainloopArgs {
+  const uint8_t* a_scales = nullptr;
+  int64_t a_scale_stride = 0;  // K / 16
+};
+
+// The register-A recipes' K order: A stays in memory order, and each consumer thread reads its own contiguous part of
+// two rows per K block of 64 (W4A8: 16 int8, one 16-byte load; W4A4: 8 bytes of codes, one 8-byte load; a warp's 8
+// rows are then one contiguous run, conflict-free), then builds the wgmma A fragments from it. Fragment column c
+// (0..15) of k16 step j belongs to thread t = (c % 8) / 2, which holds A columns 16 t .. 16 t + 15 of the block (for
+// W4A4 exactly one NVFP4 scale block); the kernel puts element 4 j + 2 (c / 8) + c % 2 of them there. W's column at
+// the same place must be that K index, so the 16-bit W is stored permuted within each 64-element K block (and padded
 // with zeros to a multiple of 64): column 64 b + 16 j + c of the stored W holds W[:, 64 b + w4a8_sm90_k_source(16 j + c)].
 // A permutation of K applied to both operands leaves every product and the sum's terms unchanged, only their order
-// on the tensor cores (inside the fast path's bound).
+// on the tensor cores (inside the fast paths' bounds).
 __host__ __device__ constexpr int w4a8_sm90_k_source(int kp) {
   const int j = kp / 16, c = kp % 16;
   return 16 * ((c % 8) / 2) + 4 * j + 2 * (c / 8) + c % 2;
 }
 
+// Register-A recipes: load_scales(ml, scale_rows(ml, row, M), kb, t) fetches what K block kb needs from global memory
+// (ScalePrefetch issues it two K blocks ahead, across tiles; empty for W4A8), load_rows(bytes, scales) reads this thread's quarter of its two rows from the stage (rows g
+// and g + 8 of its warp's 16; `bytes` points at row g's quarter) after the stage has landed, fragment(rows, j, f) converts k16 step
+// j's A fragment (f[0]: row g, f[1]: row g + 8, f[2], f[3]: the same rows 8 columns on), mma_k16 issues one wgmma.
 struct W4A8FastSm90 {
   using Acc = float;
   static constexpr bool kARegisters = true;
   static constexpr int kBK = 64;              // K elements per stage: 128 bytes of bf16 W per row
-  static constexpr int kABytes = kBM * 64;    // int8 A: TMA box 128 rows x 64 bytes, not swizzled
+  static constexpr int kAStageCols = kBK;     // int8 A: one byte per element
+  static constexpr int kARowBytes = 64;
+  static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 64 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;   // bf16 W (permuted K, see above): TMA box 256 rows x 128 bytes, 128-byte swizzle
+  struct ScaleRows {};
+  struct Scales {};
+  struct Rows {
+    uint4 lo, hi;
+  };
+  __device__ static ScaleRows scale_rows(const MainloopArgs&, int64_t, int64_t) { return {}; }
+  __device__ static Scales load_scales(const MainloopArgs&, const ScaleRows&, int, int) { return {}; }
+  __device__ static Rows load_rows(const uint8_t* bytes, const Scales&) {
+    return {*reinterpret_cast<const uint4*>(bytes), *reinterpret_cast<const uint4*>(bytes + 8 * kARowBytes)};
+  }
+  __device__ static void fragment(const Rows& r, int j, uint32_t (&f)[4]) {
+    const uint32_t lo[4] = {r.lo.x, r.lo.y, r.lo.z, r.lo.w}, hi[4] = {r.hi.x, r.hi.y, r.hi.z, r.hi.w};
+    int8x4_to_bf16x2(lo[j], f[0], f[2]);
+    int8x4_to_bf16x2(hi[j], f[1], f[3]);
+  }
+  __device__ static void mma_k16(float (&acc)[128], const uint32_t (&f)[4], uint64_t desc_w) { wgmma_m64n256k16_f32_bf16_bf16_rs(acc, f, desc_w, 1); }
   __device__ static float value(float acc, float row, float, float alpha) { return __fmul_rn(__fmul_rn(acc, row), alpha); }
+};
+
+// W4A4: A = packed NVFP4 codes [M, K / 2] by TMA and their UE4M3 block scales read by each thread from global memory
+// (row-major, one byte per 16 elements: per K block a thread needs one scale per row, its block's), decoded in
+// registers to fp16 (exact: cuda/operand_convert.cuh) x fp16 W (the NVFP4 weight dequantized exactly, K permuted as
+// above), y = acc * alpha (alpha = ga * gw): gemm_w4a4_fast's numerics (fp16 instead of bf16 changes no value: both
+// hold every e2m1 x ue4m3 product exactly).
+struct W4A4FastSm90 {
+  using Acc = float;
+  static constexpr bool kARegisters = true;
+  static constexpr int kBK = 64;
+  static constexpr int kAStageCols = kBK / 2;  // packed codes: two elements per byte
+  static constexpr int kARowBytes = 32;
+  static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 32 bytes, not swizzled
+  static constexpr int kWBytes = kBN * 128;
+  struct ScaleRows {
+    const uint8_t *lo, *hi;  // the scale rows of rows g and g + 8; nullptr past M
+  };
+  struct Scales {
+    uint32_t lo, hi;  // the scale bytes of rows g and g + 8 (0 past M or K: such codes are TMA zeros)
+  };
+  struct Rows {
+    uint32_t lo[4], hi[4];  // E4M3 pairs (e2m1x8_to_e4m3_pairs) of each row's 16 codes: word j holds step j's 4 codes
+    uint32_t s_lo, s_hi;    // 2^6 x the scales, fp16x2
+  };
+  __device__ static ScaleRows scale_rows(const MainloopArgs& ml, int64_t row, int64_t M) {
+    return {row < M ? ml.a_scales + row * ml.a_scale_stride : nullptr, row + 8 < M ? ml.a_scales + (row + 8) * ml.a_scale_stride : nullptr};
+  }
+  __device__ static Scales load_scales(const MainloopArgs& ml, const ScaleRows& r, int kb, int t) {
+    const int col = kb * 4 + t % 4;  // K / 16 < 2^31
+    Scales s{0, 0};
+    if (col < ml.a_scale_stride) {
+      if (r.lo) s.lo = __ldg(r.lo + col);
+      if (r.hi) s.hi = __ldg(r.hi + col);
+    }
+    return s;
+  }
+  __device__ static Rows load_rows(const uint8_t* bytes, const Scales& s) {
+    const uint2 lo = *reinterpret_cast<const uint2*>(bytes), hi = *reinterpret_cast<const uint2*>(bytes + 8 * kARowBytes);
+    Rows r;
+    e2m1x8_to_e4m3_pairs(lo.x, r.lo[0], r.lo[1]);
+    e2m1x8_to_e4m3_pairs(lo.y, r.lo[2], r.lo[3]);
+    e2m1x8_to_e4m3_pairs(hi.x, r.hi[0], r.hi[1]);
+    e2m1x8_to_e4m3_pairs(hi.y, r.hi[2], r.hi[3]);
+    r.s_lo = ue4m3_to_f16x2_times_2p6(s.lo), r.s_hi = ue4m3_to_f16x2_times_2p6(s.hi);
+    return r;
+  }
+  __device__ static void fragment(const Rows& r, int j, uint32_t (&f)[4]) {
+    e4m3_pairs_to_f16x2_scaled(r.lo[j], r.s_lo, f[0], f[2]);
+    e4m3_pairs_to_f16x2_scaled(r.hi[j], r.s_hi, f[1], f[3]);
+  }
+  __device__ static void mma_k16(float (&acc)[128], const uint32_t (&f)[4], uint64_t desc_w) { wgmma_m64n256k16_f32_f16_f16_rs(acc, f, desc_w, 1); }
+  __device__ static float value(float acc, float, float, float alpha) { return __fmul_rn(acc, alpha); }
 };
 
 template <class Op>
@@ -119,13 +203,50 @@ __device__ __forceinline__ void fetch_tile_scales(TileScales& sc, int half, int 
   cp_async_commit();
 }
 
+// The register-A recipes' global loads (W4A4's A scales), issued two K blocks before use along this warpgroup's
+// stream of (tile, K block) pairs, so the next tile's first loads fly during the current tile's epilogue.
+template <class Op, bool = Op::kARegisters>
+struct ScalePrefetch {
+  __device__ ScalePrefetch(const MainloopArgs&, int, int64_t, int64_t, int, int64_t) {}
+};
+template <class Op>
+struct ScalePrefetch<Op, true> {
+  const MainloopArgs& ml;
+  const int tile_row, k_blocks;
+  const int64_t tiles, n_tiles, M;
+  int64_t tile = blockIdx.x;
+  int kb = 0;
+  typename Op::ScaleRows rows{};
+  typename Op::Scales next[2];
+  __device__ ScalePrefetch(const MainloopArgs& ml_, int tile_row_, int64_t tiles_, int64_t n_tiles_, int k_blocks_, int64_t M_)
+      : ml(ml_), tile_row(tile_row_), k_blocks(k_blocks_), tiles(tiles_), n_tiles(n_tiles_), M(M_) {
+    if (tile < tiles) rows = Op::scale_rows(ml, (tile / n_tiles) * kBM + tile_row, M);
+    next[0] = issue(), next[1] = issue();
+  }
+  __device__ typename Op::Scales issue() {
+    typename Op::Scales s{};
+    if (tile < tiles) s = Op::load_scales(ml, rows, kb, threadIdx.x % 4);
+    if (++kb == k_blocks) {
+      kb = 0, tile += gridDim.x;
+      if (tile < tiles) rows = Op::scale_rows(ml, (tile / n_tiles) * kBM + tile_row, M);
+    }
+    return s;
+  }
+  // The current K block's loads (issued two K blocks ago); issues the one two ahead.
+  __device__ typename Op::Scales take() {
+    const typename Op::Scales s = next[0];
+    next[0] = next[1], next[1] = issue();
+    return s;
+  }
+};
+
 // tmap_a / tmap_w: A[M, K] and W[N, K] with the boxes Op describes; tmap_y (used when tma_y): Y[M, N], box 64 rows
 // x 128 bytes, 128-byte swizzle. Without tma_y (Y's rows not 16-byte multiples, or Y misaligned) the epilogue stores
 // straight from registers (`pairs`: 2-wide stores allowed).
 template <class Op, typename OutT>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_sm90_kernel(const __grid_constant__ CUtensorMap tmap_a, const __grid_constant__ CUtensorMap tmap_w, const __grid_constant__ CUtensorMap tmap_y,
-                     EpilogueArgs ep, OutT* __restrict__ y, int64_t M, int64_t N, int64_t K, bool tma_y, bool pairs) {
+                     EpilogueArgs ep, MainloopArgs ml, OutT* __restrict__ y, int64_t M, int64_t N, int64_t K, bool tma_y, bool pairs) {
 #if SIXBIT_SM90A_DEVICE
   using L = SmemLayout<Op>;
   extern __shared__ __align__(1024) uint8_t smem_raw[];
@@ -154,7 +275,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         mbarrier_wait(&empty[stage], phase ^ 1);
         uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
         mbarrier_arrive_expect_tx(&full[stage], L::kStageBytes);
-        tma_load_2d(a_tile, &tmap_a, &full[stage], kb * Op::kBK, m0);
+        tma_load_2d(a_tile, &tmap_a, &full[stage], kb * Op::kAStageCols, m0);
         tma_load_2d(a_tile + Op::kABytes, &tmap_w, &full[stage], kb * Op::kBK, n0);
         if (++stage == kStages) stage = 0, phase ^= 1;
       }
@@ -167,6 +288,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     uint8_t* staging = smem + L::kStaging + half * kStagingBytes;
     int stage = 0;
     uint32_t phase = 0;
+    // Register-A recipes: this thread's rows in the tile, 16 w + g and + 8 of its warpgroup's 64 (warp w, g = lane / 4).
+    const int tile_row = half * 64 + (t / 32) * 16 + lane / 4;
+    ScalePrefetch<Op> prefetch(ml, tile_row, tiles, n_tiles, k_blocks, M);
     for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
       const int64_t m0 = (tile / n_tiles) * kBM, n0 = (tile % n_tiles) * kBN, row0 = m0 + half * 64;
       named_barrier_sync(kBothConsumers, 256);  // both warpgroups' previous epilogues have read `scales`
@@ -176,16 +300,13 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
       int prev_stage = -1;
       if constexpr (Op::kARegisters) {
-        // This thread's A rows in the tile (warp w of the warpgroup: rows 16 w + g and + 8, g = lane / 4) and its 16
-        // bytes of each (columns 16 (lane % 4) ..): see w4a8_sm90_k_source.
-        const int a_offset = (half * 64 + (t / 32) * 16 + lane / 4) * 64 + (lane % 4) * 16;
+        const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * (Op::kARowBytes / 4);
         uint32_t frag[4][4];
         for (int kb = 0; kb < k_blocks; ++kb) {
+          const typename Op::Scales scales_kb = prefetch.take();
           mbarrier_wait(&full[stage], phase);
           const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
-          const uint4 row_lo = *reinterpret_cast<const uint4*>(a_tile + a_offset);
-          const uint4 row_hi = *reinterpret_cast<const uint4*>(a_tile + a_offset + 8 * 64);
-          const uint32_t lo[4] = {row_lo.x, row_lo.y, row_lo.z, row_lo.w}, hi[4] = {row_hi.x, row_hi.y, row_hi.z, row_hi.w};
+          const typename Op::Rows rows = Op::load_rows(a_rows + stage * L::kStageBytes, scales_kb);
           const uint64_t desc_w = wgmma_desc_k_major_sw128(a_tile + Op::kABytes);
 #pragma unroll
           for (int j = 0; j < 4; ++j) {
@@ -193,10 +314,9 @@ __global__ void __launch_bounds__(kThreads, 1)
             // reader of frag[j]. At j = 3 that completes K block kb - 1: its stage goes back to the producer.
             wgmma_wait_group<3>();
             if (j == 3 && prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
-            int8x4_to_bf16x2(lo[j], frag[j][0], frag[j][2]);
-            int8x4_to_bf16x2(hi[j], frag[j][1], frag[j][3]);
+            Op::fragment(rows, j, frag[j]);
             wgmma_fence();
-            wgmma_m64n256k16_f32_bf16_bf16_rs(acc, frag[j], desc_w + 2 * j, 1);  // +16 bf16 of K (32 bytes) each
+            Op::mma_k16(acc, frag[j], desc_w + 2 * j);  // +16 elements of K (32 bytes) each
             wgmma_commit_group();
           }
           prev_stage = stage;

@@ -236,4 +236,12 @@ __device__ __forceinline__ void wgmma_m64n256k16_f32_bf16_bf16_rs(float (&d)[128
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d));
 }
 
+// The same with fp16 operands (A from registers, fragment layout as above; B fp16, K-major in shared memory).
+__device__ __forceinline__ void wgmma_m64n256k16_f32_f16_f16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t desc_b, int32_t scale_d) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %133, 0;\n wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 " SIXBIT_WGMMA_D128_TEXT
+               ", {%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+               : SIXBIT_WGMMA_D128("+f")
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d));
+}
+
 }  // namespace sixbit::cuda::sm90

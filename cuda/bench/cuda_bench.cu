@@ -64,6 +64,18 @@ T* dalloc(size_t count) {
 }
 
 // One "bytes moved" row: time, rate and ratio against the copy measured in the same run.
+// The note of a fused fast-path row: its largest distance from the two-pass cuBLASLt path's output (same numerics,
+// another summation order), relative to that output's largest magnitude; a NaN or a far-off output is flagged.
+std::string distance_note(const std::vector<float>& lt_y, const std::vector<float>& fused_y) {
+  double max_diff = 0, max_ref = 0;
+  for (size_t i = 0; i < lt_y.size(); ++i)
+    max_diff = std::max(max_diff, std::fabs(double{fused_y[i]} - lt_y[i])), max_ref = std::max(max_ref, std::fabs(double{lt_y[i]}));
+  if (!(max_diff <= 1e-5 * max_ref)) return "OUTPUT FAR FROM cuBLASLt path";
+  char note[96];
+  std::snprintf(note, sizeof note, "target >= 0.95x bf16; fp32 out; max diff %.1e of max |y|", max_diff / max_ref);
+  return note;
+}
+
 void print_bw_row(const char* what, float ms, double bytes, double copy_gbs, const char* note) {
   std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (%s)\n", what, ms, bytes / (ms * 1e6), bytes / (ms * 1e6) / copy_gbs, note);
 }
@@ -199,6 +211,17 @@ int main(int argc, char** argv) {
       gemm_row("W4A4 fast (dequant A + bf16 GEMM, fp32 out)", fast_ms, bf_ms, "target >= 0.95x bf16");
       gemm_row("W4A4 fast, bf16 out", fastb_ms, bf_ms, "bf16 out, like the baseline");
       print_bw_row("  of which NVFP4 -> bf16 dequantize A", deq_ms, M * K * (0.5 + 1.0 / 16 + 2.0), copy_gbs, "vs copy bandwidth");
+      if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel (A decoded in registers); its distance from the row above
+        const auto lt_y = output_of([&] { cuda::gemm_w4a4_fast(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, xb, wb, M, N, K, nullptr); });
+        void* wk = dalloc<uint16_t>(static_cast<size_t>(N * cuda::w4a8_fast_sm90_padded_k(K)));  // W in the kernel's order, fp16
+        const auto sm90_y = output_of([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, wp, ws, 1.0f, y, wk, M, N, K, nullptr); });
+        const std::string note = distance_note(lt_y, sm90_y);
+        const float f_ms = median_ms([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, wk, M, N, K, nullptr); });
+        const float fb_ms = median_ms([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, nullptr, nullptr, 1.0f, yb, wk, M, N, K, nullptr); });
+        gemm_row("W4A4 fast wgmma (A decoded in registers), fused", f_ms, bf_ms, note.c_str());
+        gemm_row("W4A4 fast wgmma, fused, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
+        SIXBIT_CUDA_CHECK(cudaFree(wk));
+      }
       // Fast W4A8: the same dequantized W, int8 A converted to bf16 per call into xb, bf16 GEMM, per-row epilogue.
       const float fast48_ms = median_ms([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
       gemm_row("W4A8 fast (A to bf16 + bf16 GEMM + row scale)", fast48_ms, bf_ms, "target >= 0.95x bf16");
@@ -207,16 +230,10 @@ int main(int argc, char** argv) {
         // The kernel's own W layout (K permuted within blocks of 64), written by the first call, reused by the rest.
         void* wk = dalloc<uint16_t>(static_cast<size_t>(N * cuda::w4a8_fast_sm90_padded_k(K)));
         const auto sm90_y = output_of([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, wp, ws, 1.0f, nullptr, y, wk, M, N, K, nullptr); });
-        double max_diff = 0, max_ref = 0;
-        for (size_t i = 0; i < lt_y.size(); ++i)
-          max_diff = std::max(max_diff, std::fabs(double{sm90_y[i]} - lt_y[i])), max_ref = std::max(max_ref, std::fabs(double{lt_y[i]}));
-        if (!(max_diff <= 1e-5 * max_ref)) max_diff = -1;  // NaN or far off: flagged in the note
-        char note[96];
-        std::snprintf(note, sizeof note, max_diff >= 0 ? "target >= 0.95x bf16; fp32 out; max diff %.1e of max |y|" : "OUTPUT FAR FROM cuBLASLt path",
-                      max_diff / max_ref);
+        const std::string note = distance_note(lt_y, sm90_y);
         const float f_ms = median_ms([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, wk, M, N, K, nullptr); });
         const float fb_ms = median_ms([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, yb, wk, M, N, K, nullptr); });
-        gemm_row("W4A8 fast wgmma (A in registers), fused", f_ms, bf_ms, note);
+        gemm_row("W4A8 fast wgmma (A in registers), fused", f_ms, bf_ms, note.c_str());
         gemm_row("W4A8 fast wgmma, fused, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
         SIXBIT_CUDA_CHECK(cudaFree(wk));
       }

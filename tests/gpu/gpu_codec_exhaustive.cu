@@ -6,14 +6,15 @@
 // cvt) and cuda_fp8.h __nv_cvt_float_to_fp8 (sm_89+: the hardware cvt.rn.satfinite.e4m3x2.f32). For E4M3 both the
 // software codec (fmt::e4m3_encode_soft) and the dispatching fmt::e4m3_encode (the hardware convert on sm_89+, which
 // the quantizers use) must agree with it.
-// The quantizers' four-at-a-time E2M1 form is swept in every lane against both the scalar codec and cuda_fp4.h.
+// The quantizers' four-at-a-time E2M1 form is swept in every lane against both the scalar codec and cuda_fp4.h, and
+// the Hopper fast GEMMs' register conversions (cuda/operand_convert.cuh: int8 -> bf16, NVFP4 -> fp16) on all words.
 // Run: build-device/tests/gpu/gpu_emulator_test --gtest_filter='GpuCodecExhaustive*' (scripts/device.sh tests).
 #include <cuda_fp4.h>
 #include <cuda_fp8.h>
 #include <gtest/gtest.h>
 
-#include "cuda/bf16_bits.cuh"
 #include "cuda/check.cuh"
+#include "cuda/operand_convert.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
 #include "emulation/formats/int8.hpp"
@@ -34,7 +35,11 @@ struct SweepResult {
 // of it canonical, as in the kernels); `ours` is lane 0's code when all 16 bits agree with both, else 0xFF.
 // 4: the W4A8 kernel's int8 -> bf16 conversion (cuda::int8x4_to_bf16x2, byte permutes and an FADD) on the pattern as
 // four int8, against cuda_bf16.h's __float2bfloat16_rn of each byte's value; `ours` is byte 0 when all four agree.
-template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 and 4: see above
+// 5: the W4A4 kernel's NVFP4 -> fp16 decode (cuda::e2m1x8_to_e4m3_pairs, ue4m3_to_f16x2_times_2p6,
+// e4m3_pairs_to_f16x2_scaled) on the pattern as eight E2M1 codes with a block scale byte 0..126 that varies with the
+// pattern, against cuda_fp4.h x cuda_fp8.h (each value and the scale as fp16, their product rounded to fp16: exact);
+// `ours` is code 0 when all eight agree.
+template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 to 5: see above
 __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
   for (uint64_t i = blockIdx.x * uint64_t{blockDim.x} + threadIdx.x; i < (uint64_t{1} << 32); i += stride) {
@@ -65,6 +70,22 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
         same = same && static_cast<uint16_t>(pair[l / 2] >> (16 * (l % 2))) == *reinterpret_cast<const uint16_t*>(&b);
       }
       cuda = static_cast<uint8_t>(w);
+      ours = same ? cuda : static_cast<uint8_t>(~cuda);
+    } else if constexpr (kFormat == 5) {
+      const uint32_t w = static_cast<uint32_t>(i), scale = (w * 2654435761u >> 16) % 127u;  // 0x7F (NaN) left out
+      uint32_t pairs[2], f16[4];
+      cuda::e2m1x8_to_e4m3_pairs(w, pairs[0], pairs[1]);
+      const uint32_t s2p6 = cuda::ue4m3_to_f16x2_times_2p6(scale);
+      cuda::e4m3_pairs_to_f16x2_scaled(pairs[0], s2p6, f16[0], f16[1]);
+      cuda::e4m3_pairs_to_f16x2_scaled(pairs[1], s2p6, f16[2], f16[3]);
+      const float s = __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(scale), __NV_E4M3)));
+      bool same = true;
+      for (int l = 0; l < 8; ++l) {
+        const auto code = static_cast<__nv_fp4_storage_t>((w >> (4 * l)) & 0xFu);
+        const __half want = __float2half_rn(__half2float(__half(__nv_cvt_fp4_to_halfraw(code, __NV_E2M1))) * s);
+        same = same && static_cast<uint16_t>(f16[l / 2] >> (16 * (l % 2))) == __half_as_ushort(want);
+      }
+      cuda = static_cast<uint8_t>(w & 0xFu);
       ours = same ? cuda : static_cast<uint8_t>(~cuda);
     } else if constexpr (kFormat == 2) {
       // INT8: the magic-number rounding against the device's own rintf (FRND) and a clamp; NaN gives 0.
@@ -132,6 +153,13 @@ TEST(GpuCodecExhaustive, Int8x4ToBf16x2MatchesCudaBf16OnAllWords) {
   const SweepResult r = sweep_all_fp32<4>();
   EXPECT_EQ(r.mismatches, 0ull) << "first mismatching word 0x" << std::hex << r.first_mismatch;
   EXPECT_EQ(popcount_codes(r), 256) << "every int8 value in byte 0";
+}
+
+TEST(GpuCodecExhaustive, Nvfp4ToF16DecodeMatchesCudaFp4TimesFp8OnAllWords) {
+  SKIP_WITHOUT_GPU();
+  const SweepResult r = sweep_all_fp32<5>();
+  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching word 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), 16) << "every E2M1 code in position 0";
 }
 
 TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {

@@ -10,7 +10,10 @@
 // kernel on the same machinery is bounded in gpu_quantize_more.cpp, GpuGemmFast.W4a8Int8ANvfp4WWithinDerivedBound.)
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "emulation/gemm/qgemm.hpp"
@@ -78,6 +81,76 @@ TEST(GpuGemmSm90, W8a8WgmmaFusedEpilogueMatchesEmulatorBitForBit) {
     }
   }
   EXPECT_GT(nonzero, 1000000);  // the comparisons were not between all-zero outputs
+}
+
+// The fast W4A4 kernel (A decoded from NVFP4 to fp16 in registers, fp16 wgmma, y = acc * ga*gw) sums the same exact
+// products as the emulator in another order: the bound of GpuGemm.W4a4FastWithinDerivedBound (gpu_emulator.cpp), per
+// output with P = sum_k |a_k w_k| (exact values) and u = 2^-24: tol = (KB*u + K*2^-22 + 8u) * ga*gw * P; bf16 out adds
+// its one rounding, 2^-8 * (|ref| + tol). Shapes: kSm90Shapes with K a multiple of 32 (the others must be refused),
+// with 4100 x 1040 x 288 for many tiles of 5 K blocks (the 4-stage ring's phase wraps mid-tile). Also required:
+// some outputs differ from the emulator (not vacuous), run-to-run identical bits, the poison overwritten.
+TEST(GpuGemmSm90, W4a4FastWgmmaWithinDerivedBound) {
+  SKIP_WITHOUT_SM90();
+  const Shape shapes[] = {{1, 37, 64}, {33, 64, 32}, {257, 129, 1536}, {128, 256, 128}, {200, 300, 160}, {129, 513, 288},
+                          {8200, 600, 160}, {8200, 602, 160}, {4100, 1040, 288}};
+  int64_t differing[2] = {}, checked = 0;
+  for (const Shape s : shapes) {
+    const W4a4Case c = w4a4_case(s.M, s.N, s.K, 61);
+    const quant::Nvfp4Tensor &a4 = c.a, &w4 = c.w;
+    const std::vector<float>& ref = c.ref;
+    std::vector<float> av(static_cast<size_t>(s.M * s.K)), wv(static_cast<size_t>(s.N * s.K));
+    for (int64_t r = 0; r < s.M; ++r)
+      for (int64_t k = 0; k < s.K; ++k) av[static_cast<size_t>(r * s.K + k)] = std::fabs(nvfp4_element_value(a4, r, k));
+    for (int64_t r = 0; r < s.N; ++r)
+      for (int64_t k = 0; k < s.K; ++k) wv[static_cast<size_t>(r * s.K + k)] = std::fabs(nvfp4_element_value(w4, r, k));
+    DeviceBuffer<uint8_t> dap(a4.packed), das(a4.scales), dwp(w4.packed), dws(w4.scales);
+    DeviceBuffer<uint16_t> wf16(static_cast<size_t>(s.N * cuda::w4a8_fast_sm90_padded_k(s.K))), yb(ref.size());
+    DeviceBuffer<float> y(ref.size());
+    std::vector<float> got[2];
+    for (int call = 0; call < 2; ++call) {  // the first writes W's fp16 workspace, the second reuses it
+      y.poison();
+      if (call == 0) wf16.poison();
+      cuda::gemm_w4a4_fast_sm90(dap.ptr, das.ptr, a4.global_decode, call == 0 ? dwp.ptr : nullptr, dws.ptr, w4.global_decode, y.ptr, wf16.ptr, s.M,
+                                s.N, s.K, nullptr);
+      got[call] = y.host();
+    }
+    const std::string at = " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K);
+    EXPECT_TRUE(same_bits(got[1], got[0])) << "run to run" << at;
+    yb.poison();
+    cuda::gemm_w4a4_fast_sm90(dap.ptr, das.ptr, a4.global_decode, nullptr, nullptr, w4.global_decode, reinterpret_cast<__nv_bfloat16*>(yb.ptr),
+                              wf16.ptr, s.M, s.N, s.K, nullptr);
+    const auto got16 = yb.host();
+    const double g = static_cast<double>(a4.global_decode) * w4.global_decode, rel = c.rel;
+    int64_t failures = 0;
+    for (int64_t m = 0; m < s.M; ++m)
+      for (int64_t n = 0; n < s.N; ++n) {
+        double P = 0;
+        const float* a = av.data() + m * s.K;
+        const float* w = wv.data() + n * s.K;
+        for (int64_t k = 0; k < s.K; ++k) P += double{a[k]} * w[k];
+        const size_t i = static_cast<size_t>(m * s.N + n);
+        const double tol = rel * g * P, g16 = static_cast<double>(fmt::f32_from_bits(uint32_t{got16[i]} << 16));
+        const bool ok32 = std::fabs(static_cast<double>(got[0][i]) - ref[i]) <= tol;  // NaN (poison) fails too
+        const bool ok16 = std::fabs(g16 - ref[i]) <= tol + std::ldexp(1.0, -8) * (std::fabs(ref[i]) + tol);
+        if ((!ok32 || !ok16) && ++failures <= 5)
+          ADD_FAILURE() << "at " << m << "," << n << at << ": fp32 " << got[0][i] << ", bf16 " << g16 << ", emulator " << ref[i] << ", tol " << tol;
+        differing[0] += got[0][i] != ref[i];
+        differing[1] += g16 != ref[i];
+        ++checked;
+      }
+    EXPECT_EQ(failures, 0) << at;
+  }
+  EXPECT_GT(differing[0], 0) << "fp32 out bit-identical to the emulator on all " << checked << " outputs: the comparison looks vacuous";
+  EXPECT_GT(differing[1], 0) << "bf16 out bit-identical to the emulator on all outputs: the comparison looks vacuous";
+  std::printf("W4A4 fast wgmma: %lld (fp32 out) and %lld (bf16 out) of %lld outputs differ from the emulator, all within the bound\n",
+              static_cast<long long>(differing[0]), static_cast<long long>(differing[1]), static_cast<long long>(checked));
+  // K not a multiple of 32 (the packed rows would not be 16-byte units for TMA): refused, nothing launched.
+  for (const int64_t K : {16, 48}) {
+    DeviceBuffer<uint8_t> a(64 * 64), sc(64 * 4);
+    DeviceBuffer<uint16_t> wk(64 * 64);
+    DeviceBuffer<float> y(64 * 64);
+    EXPECT_THROW(cuda::gemm_w4a4_fast_sm90(a.ptr, sc.ptr, 1.0f, nullptr, nullptr, 1.0f, y.ptr, wk.ptr, 64, 64, K, nullptr), Error) << "K=" << K;
+  }
 }
 
 // A misaligned output (odd element offset) takes the one-value store path; the result must not change.

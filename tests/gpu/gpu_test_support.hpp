@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -16,6 +17,8 @@
 #include "cuda/check.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
+#include "emulation/gemm/qgemm.hpp"
+#include "emulation/quant/nvfp4.hpp"
 
 namespace sixbit::gpu_test {
 
@@ -76,6 +79,24 @@ inline std::vector<float> adversarial(int64_t rows, int64_t cols, uint32_t seed)
 inline float nvfp4_element_value(const quant::Nvfp4Tensor& t, int64_t r, int64_t k) {
   const uint8_t code = fmt::e2m1_unpack(t.packed[static_cast<size_t>((r * t.cols + k) / 2)], static_cast<int>(k & 1));
   return fmt::e2m1_decode(code) * fmt::ue4m3_decode(t.scales[static_cast<size_t>(r * (t.cols / 16) + k / 16)]);
+}
+
+// A W4A4 GEMM for the fast paths' bound tests: adversarial A [M, K] and W [N, K] (seeds `seed`, `seed` + 1), both
+// NVFP4 (te recipe), and the emulator's output (no bias). `rel` is the fast paths' relative bound per output,
+// (KB*u + K*2^-22 + 8u) * ga*gw * sum_k |a_k w_k| (derived at GpuGemm.W4a4FastWithinDerivedBound, gpu_emulator.cpp).
+struct W4a4Case {
+  quant::Nvfp4Tensor a, w;
+  std::vector<float> ref;
+  double rel;
+};
+inline W4a4Case w4a4_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
+  const auto xa = adversarial(M, K, seed), xw = adversarial(N, K, seed + 1);
+  W4a4Case c{quant::nvfp4_quantize(xa.data(), M, K, quant::Nvfp4Recipe::kTe), quant::nvfp4_quantize(xw.data(), N, K, quant::Nvfp4Recipe::kTe),
+             std::vector<float>(static_cast<size_t>(M * N)), 0.0};
+  gemm::gemm_w4a4(c.a, c.w, nullptr, c.ref.data());
+  const double u = std::ldexp(1.0, -24);
+  c.rel = static_cast<double>(K / 16) * u + static_cast<double>(K) * std::ldexp(1.0, -22) + 8 * u;
+  return c;
 }
 
 // The Hopper wgmma GEMMs (cuda/gemm_sm90.cuh): usable on device 0? On a compute-capability 9.0 device of a build with
