@@ -1,11 +1,13 @@
 // sixbit/cuda/gemm_sm90.cuh: quantized GEMMs on Hopper tensor cores (wgmma) with their epilogues fused,
-// Y[M,N] = epilogue(A[M,K] W[N,K]^T), fp32 or bf16 out. Two operand recipes share one kernel:
+// Y[M,N] = epilogue(A[M,K] W[N,K]^T), fp32 or bf16 out. Three operand recipes share one kernel:
 //   W8A8Sm90       int8 x int8 -> s32 (exact), y = (float(acc) * sa[m]) * sw[n] (+ bias[n]): bit-identical to
 //                  emulation/gemm/qgemm.hpp (the int32 sums are exact in any order, the epilogue is the same fp32 ops);
 //   W4A8FastSm90   int8 A converted to bf16 in registers (exact) x bf16 W (the NVFP4 weight dequantized exactly,
 //                  once, into this kernel's K order: see w4a8_sm90_k_source) -> fp32 on the tensor cores,
 //                  y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's numerics (only the summation order differs
 //                  from the emulator; bound in tests/gpu).
+//   W4A4FastSm90   packed NVFP4 A and its block scales decoded to fp16 in registers (exact) x fp16 W (dequantized
+//                  exactly, in the same K order) -> fp32, y = acc * ga*gw: gemm_w4a4_fast's numerics (bound in tests/gpu).
 // They replace cuBLASLt + separate passes (int32 or fp32 round trips through memory, A converted to bf16 in memory).
 // This is the "cooperative" schedule: both consumer warpgroups finish a tile's MMAs, then both run its epilogue, so
 // the tensor cores idle meanwhile; for short K, W8A8 runs gemm_sm90_pingpong.cuh instead (the epilogue hidden).
@@ -15,9 +17,9 @@
 //   - warpgroup 0: one thread issues TMA copies of the A and W slices of each K block into a 4-stage ring, each stage
 //     guarded by a "full" mbarrier (copy bytes landed) and an "empty" one (all consumer warps done with it);
 //   - warpgroups 1 and 2: 64 rows each; per K block 4 wgmmas into 128 accumulator registers per thread. W8A8: one K
-//     block's wgmmas in flight while the next is issued. W4A8: A from registers (wgmma "RS"): each k16 wgmma is its
-//     own group, and its A fragment is converted from the int8 stage just after the wgmma that last read those
-//     registers has retired (wait_group 3: three k16 wgmmas stay queued), so shared memory carries only the int8 A
+//     block's wgmmas in flight while the next is issued. W4A8 and W4A4: A from registers (wgmma "RS"): each k16 wgmma
+//     is its own group, and its A fragment is converted from the A stage just after the wgmma that last read those
+//     registers has retired (wait_group 3: three k16 wgmmas stay queued), so shared memory carries only the narrow A
 //     once and W (the widened-A design moved 2.5x A's bytes through it and was bound there: docs/perf-h100.md);
 //   - epilogue: the tile's scales are fetched by cp.async during the MMAs; values go through 128-byte-swizzled shared
 //     memory and TMA stores (or straight from registers when Y's rows are not 16-byte units), draining while the next
@@ -181,7 +183,7 @@ struct SmemLayout {
   static constexpr int kBarriers = kStaging + 2 * kStagingBytes;     // full[kStages], empty[kStages]
   static constexpr int kScales = kBarriers + 2 * kStages * 8;        // TileScales
   // The base is 1024-byte aligned (the 128-byte swizzle's period) by the declaration; W8A8 takes 232000 of the 232448
-  // bytes a block may have (227 KB): no room for a fifth stage or an alignment pad (W4A8: 199232).
+  // bytes a block may have (227 KB): no room for a fifth stage or an alignment pad (W4A8: 199232, W4A4: 182848).
   static constexpr int kBytes = kScales + static_cast<int>(sizeof(TileScales));
   static_assert(kBytes <= 227 * 1024, "more shared memory than a block may have");
 };
