@@ -75,12 +75,12 @@ void gemm_w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const flo
 // FAST W4A8 with gemm_w4a8_fast's numerics (int8 A exactly in bf16, W dequantized exactly to bf16, fp32 tensor-core
 // sums, y = (acc * sa[m]) * gw (+ bias[n])) in one kernel: A converted in registers, no A workspace, no fp32 round
 // trip. w_bf16_workspace holds W in the kernel's own order (K permuted within blocks of 64 and zero-padded:
-// N * w4a8_fast_sm90_padded_k(K) bf16, not gemm_w4a8_fast's layout); a call with w_packed writes it, w_packed =
+// N * fast_sm90_padded_k(K) bf16, not gemm_w4a8_fast's layout); a call with w_packed writes it, w_packed =
 // nullptr reuses it. Error bound: tests/gpu.
-constexpr int64_t w4a8_fast_sm90_padded_k(int64_t K) { return (K + 63) / 64 * 64; }
+constexpr int64_t fast_sm90_padded_k(int64_t K) { return (K + 63) / 64 * 64; }
 // FAST W4A4 with gemm_w4a4_fast's numerics (A and W dequantized exactly, fp32 tensor-core sums, y = acc * (ga * gw))
 // in one kernel: the packed A codes by TMA, their row-major block scales read by the kernel, decoded to fp16 in
-// registers; no A workspace. w_f16_workspace: W in the kernel's order as fp16 (N * w4a8_fast_sm90_padded_k(K)
+// registers; no A workspace. w_f16_workspace: W in the kernel's order as fp16 (N * fast_sm90_padded_k(K)
 // elements; w_packed != nullptr writes it, nullptr reuses it). K must be a multiple of 32 (else use gemm_w4a4_fast).
 // No bias. Error bound: tests/gpu.
 void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,

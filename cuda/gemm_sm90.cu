@@ -66,28 +66,28 @@ void operand_maps(sm90::W8A8Sm90, const void* a, const void* w, int64_t M, int64
 }
 void operand_maps(sm90::W4A4FastSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
   *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K / 2, sm90::kBM, 32, CU_TENSOR_MAP_SWIZZLE_NONE);
-  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, w, N, w4a8_fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, w, N, fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
   *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 64, CU_TENSOR_MAP_SWIZZLE_NONE);
-  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, w4a8_fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
 // What the dequantizer below and the kernel's fragments rely on: a permutation of 0..63 that keeps each pair
 // (2i, 2i + 1) together, in order, starting at an even K index (one packed byte's two nibbles).
-constexpr bool w4a8_sm90_k_order_valid() {
+constexpr bool register_a_k_order_valid() {
   bool seen[64] = {};
   for (int kp = 0; kp < 64; ++kp) {
-    const int k = sm90::w4a8_sm90_k_source(kp);
-    if (k < 0 || k >= 64 || seen[k] || (kp % 2 == 0 ? k % 2 != 0 : k != sm90::w4a8_sm90_k_source(kp - 1) + 1)) return false;
+    const int k = sm90::register_a_k_source(kp);
+    if (k < 0 || k >= 64 || seen[k] || (kp % 2 == 0 ? k % 2 != 0 : k != sm90::register_a_k_source(kp - 1) + 1)) return false;
     seen[k] = true;
   }
   return true;
 }
-static_assert(w4a8_sm90_k_order_valid(), "w4a8_sm90_k_source must permute each K block of 64, pairs kept together");
+static_assert(register_a_k_order_valid(), "register_a_k_source must permute each K block of 64, pairs kept together");
 
 // The NVFP4 W [N, K] (row-major scales) dequantized exactly (as nvfp4_dequantize_bf16) to bf16 (W4A8) or fp16 (W4A4)
-// in the register-A kernels' K order, [N, padded K]: stored column 64 b + kp holds W[:, 64 b + w4a8_sm90_k_source(kp)],
+// in the register-A kernels' K order, [N, padded K]: stored column 64 b + kp holds W[:, 64 b + register_a_k_source(kp)],
 // zeros past K. One thread per stored pair: kp and kp + 1 are K indices k and k + 1, the two nibbles of one packed
 // byte. Run once per weight (w_packed != nullptr), so plain per-element code.
 template <bool kFp16>
@@ -96,7 +96,7 @@ __global__ void nvfp4_dequantize_sm90_order(const uint8_t* __restrict__ packed, 
   const int64_t pairs_per_row = padded_k / 2;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < N * pairs_per_row; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t n = i / pairs_per_row, kp = 2 * (i % pairs_per_row);
-    const int64_t k = (kp / 64) * 64 + sm90::w4a8_sm90_k_source(static_cast<int>(kp % 64));
+    const int64_t k = (kp / 64) * 64 + sm90::register_a_k_source(static_cast<int>(kp % 64));
     uint32_t v = 0;
     if (k < K) {
       const uint8_t b = packed[n * (K / 2) + k / 2];
@@ -113,12 +113,15 @@ __global__ void nvfp4_dequantize_sm90_order(const uint8_t* __restrict__ packed, 
   }
 }
 
+// Writes the fast kernels' W workspace when the call brings the packed weight (w_packed = nullptr reuses it as is).
 template <bool kFp16>
-void dequantize_w_sm90_order(const uint8_t* w_packed, const uint8_t* w_scales, int64_t N, int64_t K, void* out, cudaStream_t stream) {
-  const int64_t pairs = N * w4a8_fast_sm90_padded_k(K) / 2;
+void prepare_w_sm90_order(const char* what, const uint8_t* w_packed, const uint8_t* w_scales, int64_t N, int64_t K, void* out, cudaStream_t stream) {
+  if (w_packed == nullptr) return;
+  SIXBIT_CHECK(w_scales != nullptr, what, ": w_packed without w_scales");
+  const int64_t pairs = N * fast_sm90_padded_k(K) / 2;
   const int threads = 256;
   const int64_t grid = std::min<int64_t>((pairs + threads - 1) / threads, int64_t{1} << 20);
-  nvfp4_dequantize_sm90_order<kFp16><<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, w4a8_fast_sm90_padded_k(K),
+  nvfp4_dequantize_sm90_order<kFp16><<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, fast_sm90_padded_k(K),
                                                                                          static_cast<uint32_t*>(out));
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
@@ -257,10 +260,7 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
   SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
   const std::optional<Sm90Store> st = check_sm90_call("W4A8 fast sm90", a, w_bf16_workspace, y, M, N, K);
   if (!st) return;  // (an empty call does not dequantize W either)
-  if (w_packed != nullptr) {
-    SIXBIT_CHECK(w_scales != nullptr, "W4A8 fast sm90: w_packed without w_scales");
-    dequantize_w_sm90_order<false>(w_packed, w_scales, N, K, w_bf16_workspace, stream);
-  }
+  prepare_w_sm90_order<false>("W4A8 fast sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
   gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
@@ -273,10 +273,7 @@ void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_gl
   SIXBIT_CHECK(K % 32 == 0, "W4A4 fast sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_fast");
   const std::optional<Sm90Store> st = check_sm90_call("W4A4 fast sm90", a_packed, w_f16_workspace, y, M, N, K);
   if (!st) return;
-  if (w_packed != nullptr) {
-    SIXBIT_CHECK(w_scales != nullptr, "W4A4 fast sm90: w_packed without w_scales");
-    dequantize_w_sm90_order<true>(w_packed, w_scales, N, K, w_f16_workspace, stream);
-  }
+  prepare_w_sm90_order<true>("W4A4 fast sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.alpha = a_global_decode * w_global_decode;  // as gemm_w4a4_fast: y = acc * RN(ga * gw), the W and A values in real units
   sm90::MainloopArgs ml;

@@ -3,7 +3,7 @@
 //   W8A8Sm90       int8 x int8 -> s32 (exact), y = (float(acc) * sa[m]) * sw[n] (+ bias[n]): bit-identical to
 //                  emulation/gemm/qgemm.hpp (the int32 sums are exact in any order, the epilogue is the same fp32 ops);
 //   W4A8FastSm90   int8 A converted to bf16 in registers (exact) x bf16 W (the NVFP4 weight dequantized exactly,
-//                  once, into this kernel's K order: see w4a8_sm90_k_source) -> fp32 on the tensor cores,
+//                  once, into this kernel's K order: see register_a_k_source) -> fp32 on the tensor cores,
 //                  y = (acc * sa[m]) * alpha (+ bias[n]): gemm_w4a8_fast's numerics (only the summation order differs
 //                  from the emulator; bound in tests/gpu).
 //   W4A4FastSm90   packed NVFP4 A and its block scales decoded to fp16 in registers (exact) x fp16 W (dequantized
@@ -83,10 +83,10 @@ struct MainloopArgs {
 // (0..15) of k16 step j belongs to thread t = (c % 8) / 2, which holds A columns 16 t .. 16 t + 15 of the block (for
 // W4A4 exactly one NVFP4 scale block); the kernel puts element 4 j + 2 (c / 8) + c % 2 of them there. W's column at
 // the same place must be that K index, so the 16-bit W is stored permuted within each 64-element K block (and padded
-// with zeros to a multiple of 64): column 64 b + 16 j + c of the stored W holds W[:, 64 b + w4a8_sm90_k_source(16 j + c)].
+// with zeros to a multiple of 64): column 64 b + 16 j + c of the stored W holds W[:, 64 b + register_a_k_source(16 j + c)].
 // A permutation of K applied to both operands leaves every product and the sum's terms unchanged, only their order
 // on the tensor cores (inside the fast paths' bounds).
-__host__ __device__ constexpr int w4a8_sm90_k_source(int kp) {
+__host__ __device__ constexpr int register_a_k_source(int kp) {
   const int j = kp / 16, c = kp % 16;
   return 16 * ((c % 8) / 2) + 4 * j + 2 * (c / 8) + c % 2;
 }

@@ -63,7 +63,6 @@ T* dalloc(size_t count) {
   return p;
 }
 
-// One "bytes moved" row: time, rate and ratio against the copy measured in the same run.
 // The note of a fused fast-path row: its largest distance from the two-pass cuBLASLt path's output (same numerics,
 // another summation order), relative to that output's largest magnitude; a NaN or a far-off output is flagged.
 std::string distance_note(const std::vector<float>& lt_y, const std::vector<float>& fused_y) {
@@ -76,6 +75,7 @@ std::string distance_note(const std::vector<float>& lt_y, const std::vector<floa
   return note;
 }
 
+// One "bytes moved" row: time, rate and ratio against the copy measured in the same run.
 void print_bw_row(const char* what, float ms, double bytes, double copy_gbs, const char* note) {
   std::printf("%-44s %10.3f %9.0f GB/s %9.2fx  (%s)\n", what, ms, bytes / (ms * 1e6), bytes / (ms * 1e6) / copy_gbs, note);
 }
@@ -211,37 +211,39 @@ int main(int argc, char** argv) {
       gemm_row("W4A4 fast (dequant A + bf16 GEMM, fp32 out)", fast_ms, bf_ms, "target >= 0.95x bf16");
       gemm_row("W4A4 fast, bf16 out", fastb_ms, bf_ms, "bf16 out, like the baseline");
       print_bw_row("  of which NVFP4 -> bf16 dequantize A", deq_ms, M * K * (0.5 + 1.0 / 16 + 2.0), copy_gbs, "vs copy bandwidth");
-      if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel (A decoded in registers); its distance from the row above
-        const auto lt_y = output_of([&] { cuda::gemm_w4a4_fast(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, xb, wb, M, N, K, nullptr); });
-        void* wk = dalloc<uint16_t>(static_cast<size_t>(N * cuda::w4a8_fast_sm90_padded_k(K)));  // W in the kernel's order, fp16
-        const auto sm90_y = output_of([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, wp, ws, 1.0f, y, wk, M, N, K, nullptr); });
+      // A fused Hopper fast path against its two-pass cuBLASLt twin: `two_pass` writes y; `fused(w_packed, w_scales, out)`
+      // runs the kernel into out (y or yb) with its own W workspace, written by the first call (the weight) and reused.
+      auto fused_rows = [&](const char* name, const auto& two_pass, const auto& fused) {
+        if (!cuda::sm90_gemm_supported(0)) return;
+        const auto lt_y = output_of(two_pass);
+        const auto sm90_y = output_of([&] { fused(wp, ws, y); });
         const std::string note = distance_note(lt_y, sm90_y);
-        const float f_ms = median_ms([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, wk, M, N, K, nullptr); });
-        const float fb_ms = median_ms([&] { cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, nullptr, nullptr, 1.0f, yb, wk, M, N, K, nullptr); });
-        gemm_row("W4A4 fast wgmma (A decoded in registers), fused", f_ms, bf_ms, note.c_str());
-        gemm_row("W4A4 fast wgmma, fused, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
-        SIXBIT_CUDA_CHECK(cudaFree(wk));
-      }
+        const float f_ms = median_ms([&] { fused(nullptr, nullptr, y); });
+        const float fb_ms = median_ms([&] { fused(nullptr, nullptr, yb); });
+        gemm_row(name, f_ms, bf_ms, note.c_str());
+        gemm_row((std::string(name) + ", bf16").c_str(), fb_ms, bf_ms, "bf16 out, like the baseline");
+      };
+      void* wk = dalloc<uint16_t>(static_cast<size_t>(N * cuda::fast_sm90_padded_k(K)));  // the fused kernels' W, their K order
+      fused_rows(
+          "W4A4 fast wgmma (A decoded in registers), fused",
+          [&] { cuda::gemm_w4a4_fast(xp, xs, 1.0f, nullptr, nullptr, 1.0f, y, xb, wb, M, N, K, nullptr); },
+          [&](const uint8_t* w_packed, const uint8_t* w_scales, auto* out) {
+            cuda::gemm_w4a4_fast_sm90(xp, xs, 1.0f, w_packed, w_scales, 1.0f, out, wk, M, N, K, nullptr);
+          });
       // Fast W4A8: the same dequantized W, int8 A converted to bf16 per call into xb, bf16 GEMM, per-row epilogue.
       const float fast48_ms = median_ms([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
       gemm_row("W4A8 fast (A to bf16 + bf16 GEMM + row scale)", fast48_ms, bf_ms, "target >= 0.95x bf16");
-      if (cuda::sm90_gemm_supported(0)) {  // the fused wgmma kernel; its distance from the row above, printed first
-        const auto lt_y = output_of([&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); });
-        // The kernel's own W layout (K permuted within blocks of 64), written by the first call, reused by the rest.
-        void* wk = dalloc<uint16_t>(static_cast<size_t>(N * cuda::w4a8_fast_sm90_padded_k(K)));
-        const auto sm90_y = output_of([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, wp, ws, 1.0f, nullptr, y, wk, M, N, K, nullptr); });
-        const std::string note = distance_note(lt_y, sm90_y);
-        const float f_ms = median_ms([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, wk, M, N, K, nullptr); });
-        const float fb_ms = median_ms([&] { cuda::gemm_w4a8_fast_sm90(x8, sx, nullptr, nullptr, 1.0f, nullptr, yb, wk, M, N, K, nullptr); });
-        gemm_row("W4A8 fast wgmma (A in registers), fused", f_ms, bf_ms, note.c_str());
-        gemm_row("W4A8 fast wgmma, fused, bf16", fb_ms, bf_ms, "bf16 out, like the baseline");
-        SIXBIT_CUDA_CHECK(cudaFree(wk));
-      }
+      fused_rows(
+          "W4A8 fast wgmma (A in registers), fused",
+          [&] { cuda::gemm_w4a8_fast(x8, sx, nullptr, nullptr, 1.0f, nullptr, y, xb, wb, M, N, K, nullptr); },
+          [&](const uint8_t* w_packed, const uint8_t* w_scales, auto* out) {
+            cuda::gemm_w4a8_fast_sm90(x8, sx, w_packed, w_scales, 1.0f, nullptr, out, wk, M, N, K, nullptr);
+          });
       const float w4_ms = median_ms([&] { cuda::gemm_w4a4_exact(xp, xs, 1.0f, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
       const float w48_ms = median_ms([&] { cuda::gemm_w4a8_exact(x8, sx, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A4 exact kernel", w4_ms, flops / (w4_ms * 1e9), bf_ms / w4_ms);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A8 exact kernel", w48_ms, flops / (w48_ms * 1e9), bf_ms / w48_ms);
-      for (void* p : std::initializer_list<void*>{x, w, y, amax, xp, xs, wp, ws, x8, w8, sx, sw, acc, xb, wb, yb}) SIXBIT_CUDA_CHECK(cudaFree(p));
+      for (void* p : std::initializer_list<void*>{x, w, y, amax, xp, xs, wp, ws, x8, w8, sx, sw, acc, xb, wb, yb, wk}) SIXBIT_CUDA_CHECK(cudaFree(p));
     }
     {  // The first shape's fp32 quantizer rows once more, on fresh buffers, after everything else: one run showed the
        // first shape's NVFP4 rows ~10% below the second shape's identical ones, and this separates position from kernel.

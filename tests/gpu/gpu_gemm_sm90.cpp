@@ -104,7 +104,7 @@ TEST(GpuGemmSm90, W4a4FastWgmmaWithinDerivedBound) {
     for (int64_t r = 0; r < s.N; ++r)
       for (int64_t k = 0; k < s.K; ++k) wv[static_cast<size_t>(r * s.K + k)] = std::fabs(nvfp4_element_value(w4, r, k));
     DeviceBuffer<uint8_t> dap(a4.packed), das(a4.scales), dwp(w4.packed), dws(w4.scales);
-    DeviceBuffer<uint16_t> wf16(static_cast<size_t>(s.N * cuda::w4a8_fast_sm90_padded_k(s.K))), yb(ref.size());
+    DeviceBuffer<uint16_t> wf16(static_cast<size_t>(s.N * cuda::fast_sm90_padded_k(s.K))), yb(ref.size());
     DeviceBuffer<float> y(ref.size());
     std::vector<float> got[2];
     for (int call = 0; call < 2; ++call) {  // the first writes W's fp16 workspace, the second reuses it

@@ -318,7 +318,7 @@ TEST(GpuGemmFast, W4a8Int8ANvfp4WWithinDerivedBound) {
     Dev<float> dsa(a8.scales), dbias(bias), y(ref.size(), 0xFF);
     Dev<uint8_t> dwp(w4.packed), dws(w4.scales);
     // The sm90 kernel keeps W in its own order, padded to K blocks of 64: the larger of the two layouts.
-    Dev<uint16_t> abf(static_cast<size_t>(M * K)), wbf(static_cast<size_t>(N * cuda::w4a8_fast_sm90_padded_k(K))), yb(ref.size(), 0xFF);
+    Dev<uint16_t> abf(static_cast<size_t>(M * K)), wbf(static_cast<size_t>(N * cuda::fast_sm90_padded_k(K))), yb(ref.size(), 0xFF);
     for (int path = 0; path < kPaths; ++path) {
       if (path != kCublasLt && !sm90) continue;
       // First call dequantizes W; the second reuses it (w_packed = nullptr) and must give the same bits.
