@@ -34,6 +34,15 @@ void tensor_amax_bf16(const __nv_bfloat16* x, int64_t n, float* amax_dev, unsign
 void nvfp4_quantize_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed,
                          uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
 void int8_quantize_rows_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream);
+// NVFP4 with its tensor amax in one launch (for weights, which have no producing op to take the amax from): the bits
+// of tensor_amax + nvfp4_quantize, and *amax_dev, *nan_count_dev (may be null) as tensor_amax writes them; the caller
+// checks the NaN count (the emulator refuses NaN). A cooperative kernel keeps what the amax pass read on the chip
+// (about 25 MB on an H100) and L2 holds the rest of a weight-sized tensor, so DRAM is read about once; larger tensors
+// are partly read twice (still correct). Where cooperative launch is unsupported it runs the two launches.
+void nvfp4_quantize_fused_amax(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, float* amax_dev, unsigned int* nan_count_dev,
+                               uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
+void nvfp4_quantize_fused_amax_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, float* amax_dev,
+                                    unsigned int* nan_count_dev, uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream);
 
 // ---- GEMMs (cuda/gemm_exact.cu, cuda/gemm_cublaslt.cu); Y[M,N] = A[M,K] W[N,K]^T, fp32 out, bias optional ----
 // Exact kernels: bit-identical to emulation/gemm/qgemm.hpp's definitions. Global decode scales are host values.

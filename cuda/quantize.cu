@@ -2,10 +2,13 @@
 // (`cmake --build build --target sixbit_cuda`); test: tests/gpu (`ctest --test-dir build -L gpu`, scripts/device.sh).
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <type_traits>
 #include "common/check.hpp"
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
 #include "cuda/quantize_kernels.cuh"
+#include "cuda/quantize_one_pass_kernels.cuh"
 
 namespace sixbit::cuda {
 
@@ -60,9 +63,13 @@ void nvfp4_launch(const T* x, int64_t n4, int64_t blocks_per_row, const float* a
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
 
+// The checks and the blocked layout's zero padding both NVFP4 entry points make; the shape as the kernels take it.
+struct Nvfp4Shape {
+  int64_t n4, blocks_per_row;
+  bool blocked;
+};
 template <typename T>
-void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
-                         quant::ScaleLayout layout, cudaStream_t stream) {
+Nvfp4Shape nvfp4_prepare(const T* x, int64_t rows, int64_t cols, uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
   SIXBIT_CHECK(cols % 16 == 0, "NVFP4: last dimension ", cols, " is not a multiple of 16");
   SIXBIT_CHECK(reinterpret_cast<uintptr_t>(x) % (4 * sizeof(T)) == 0, "NVFP4: input must be ", 4 * sizeof(T), "-byte aligned");
   SIXBIT_CHECK(reinterpret_cast<uintptr_t>(packed) % 2 == 0, "NVFP4: packed output must be 2-byte aligned");
@@ -71,16 +78,77 @@ void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Rec
     const int64_t padded = (rows + 127) / 128 * 128 * ((cols / 16 + 3) / 4 * 4);
     SIXBIT_CUDA_CHECK(cudaMemsetAsync(scales, 0, static_cast<size_t>(padded), stream));
   }
-  const int64_t n4 = rows * cols / 4;
-  if (n4 == 0) return;
-  const int64_t bpr = cols / 16;
-  switch (recipe) {  // the recipe is a template argument: no per-element switch in the kernel
-    case quant::Nvfp4Recipe::kTe: return nvfp4_launch<T, quant::Nvfp4Recipe::kTe>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
-    case quant::Nvfp4Recipe::kCutlass: return nvfp4_launch<T, quant::Nvfp4Recipe::kCutlass>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
-    case quant::Nvfp4Recipe::kModelopt: return nvfp4_launch<T, quant::Nvfp4Recipe::kModelopt>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
-    case quant::Nvfp4Recipe::kTorchao: return nvfp4_launch<T, quant::Nvfp4Recipe::kTorchao>(x, n4, bpr, amax_dev, packed, scales, blocked, stream);
+  return {rows * cols / 4, cols / 16, blocked};
+}
+
+// Calls f(std::integral_constant<quant::Nvfp4Recipe, R>{}) for the run-time recipe: the recipe is a template argument
+// of the kernels, so no per-element switch.
+template <class F>
+void with_recipe(quant::Nvfp4Recipe recipe, F&& f) {
+  using quant::Nvfp4Recipe;
+  switch (recipe) {
+    case Nvfp4Recipe::kTe: return f(std::integral_constant<Nvfp4Recipe, Nvfp4Recipe::kTe>{});
+    case Nvfp4Recipe::kCutlass: return f(std::integral_constant<Nvfp4Recipe, Nvfp4Recipe::kCutlass>{});
+    case Nvfp4Recipe::kModelopt: return f(std::integral_constant<Nvfp4Recipe, Nvfp4Recipe::kModelopt>{});
+    case Nvfp4Recipe::kTorchao: return f(std::integral_constant<Nvfp4Recipe, Nvfp4Recipe::kTorchao>{});
   }
   SIXBIT_CHECK(false, "NVFP4: unknown recipe ", static_cast<int>(recipe));
+}
+
+template <typename T>
+void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
+                         quant::ScaleLayout layout, cudaStream_t stream) {
+  const Nvfp4Shape sh = nvfp4_prepare(x, rows, cols, packed, scales, layout, stream);
+  if (sh.n4 == 0) return;
+  with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
+}
+
+// The one-launch NVFP4 (quantize_one_pass_kernels.cuh): 4 blocks of 256 threads per SM, as the two-pass kernel runs
+// (64 registers: the register file holds exactly 4), each keeping up to 3 units of 16 KB: 192 KB of an SM's 228 KB of
+// shared memory, 25 MB on a 132-SM H100; with L2 (50 MB) holding the last units read, a tensor of up to ~60-70 MB
+// is read from DRAM about once. Where cooperative launch is missing (or fewer blocks fit than planned: the grid follows
+// the occupancy the driver reports, so the barrier cannot deadlock), the bits are the same.
+template <typename T>
+void nvfp4_quantize_fused_amax_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, float* amax_dev, unsigned int* nan_count_dev,
+                                    uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
+  const Nvfp4Shape sh = nvfp4_prepare(x, rows, cols, packed, scales, layout, stream);
+  int dev = 0, cooperative = 0;
+  SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  SIXBIT_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, dev));
+  if (!cooperative || sh.n4 == 0) {
+    tensor_amax_impl(x, rows * cols, amax_dev, nan_count_dev, stream);
+    if (sh.n4 > 0)
+      with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
+    return;
+  }
+  SIXBIT_CUDA_CHECK(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream));
+  if (nan_count_dev) SIXBIT_CUDA_CHECK(cudaMemsetAsync(nan_count_dev, 0, sizeof(unsigned int), stream));
+  constexpr int U = sizeof(T) == 4 ? 4 : 8, kThreads = 256, kPlannedPerSm = 4, kMaxKept = 3;
+  constexpr size_t kUnitBytes = size_t{kThreads} * U * sizeof(kernels::Raw4<T>);  // 16 KB
+  const int64_t units = (sh.n4 + kThreads * U - 1) / (kThreads * U);
+  const int sms = sm_count();
+  const int kept = static_cast<int>(std::min<int64_t>(kMaxKept, (units + int64_t{sms} * kPlannedPerSm - 1) / (int64_t{sms} * kPlannedPerSm)));
+  const size_t smem = kept * kUnitBytes;
+  with_recipe(recipe, [&](auto r) {
+    const auto kernel = kernels::nvfp4_quantize_one_pass_kernel<T, decltype(r)::value, U>;
+    // 48 KB of dynamic plus the static reduction scratch passes the 48 KB a block gets without opting in.
+    static std::once_flag opt_in;  // one per instantiation of this lambda's body (per T and recipe)
+    std::call_once(opt_in, [&] {
+      SIXBIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxKept * kUnitBytes)));
+    });
+    int per_sm = 0;
+    SIXBIT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem));
+    SIXBIT_CHECK(per_sm >= 1, "NVFP4 one-pass quantize: no block fits on an SM (", smem, " bytes of shared memory)");
+    const unsigned grid = static_cast<unsigned>(std::min<int64_t>(units, int64_t{per_sm} * sms));
+    auto* amax_bits = reinterpret_cast<unsigned int*>(amax_dev);
+    auto* packed16 = reinterpret_cast<uint16_t*>(packed);
+    int64_t n4 = sh.n4, bpr = sh.blocks_per_row;
+    int kept_units = kept;
+    bool blocked = sh.blocked;
+    void* args[] = {const_cast<T**>(&x), &n4, &bpr, &kept_units, &amax_bits, &nan_count_dev, &packed16, &scales, &blocked};
+    SIXBIT_CUDA_CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), dim3(grid), dim3(kThreads), args, smem, stream));
+    SIXBIT_CUDA_CHECK_LAUNCH();
+  });
 }
 
 template <typename T, int V>
@@ -129,6 +197,14 @@ void nvfp4_quantize(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Reci
 void nvfp4_quantize_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed,
                          uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
   nvfp4_quantize_impl(x, rows, cols, recipe, amax_dev, packed, scales, layout, stream);
+}
+void nvfp4_quantize_fused_amax(const float* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, float* amax_dev, unsigned int* nan_count_dev,
+                               uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
+  nvfp4_quantize_fused_amax_impl(x, rows, cols, recipe, amax_dev, nan_count_dev, packed, scales, layout, stream);
+}
+void nvfp4_quantize_fused_amax_bf16(const __nv_bfloat16* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, float* amax_dev,
+                                    unsigned int* nan_count_dev, uint8_t* packed, uint8_t* scales, quant::ScaleLayout layout, cudaStream_t stream) {
+  nvfp4_quantize_fused_amax_impl(x, rows, cols, recipe, amax_dev, nan_count_dev, packed, scales, layout, stream);
 }
 
 void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* codes, float* scales, cudaStream_t stream) {

@@ -113,19 +113,27 @@ __global__ void __maxnreg__(64) tensor_amax_kernel(const T* __restrict__ x, int6
 #else
 #define SIXBIT_NVFP4_QUANTIZE_MAXNREG 64
 #endif
-template <typename T, quant::Nvfp4Recipe R, int U>
-__global__ void __maxnreg__(SIXBIT_NVFP4_QUANTIZE_MAXNREG) nvfp4_quantize_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, const float* __restrict__ amax,
-                                                      uint16_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
-  static_assert(U % 4 == 0, "a group of 4 lanes computes 4 block scales at a time");
-  const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(R, *amax);
-  const int64_t base = blockIdx.x * int64_t{256 * U} + threadIdx.x;
-  const int k = static_cast<int>(threadIdx.x & 3), group = static_cast<int>(threadIdx.x & 31) & ~3;
-  Raw4<T> raw[U];
+// One work unit of the NVFP4 kernels: 256 x U float4s of the flat tensor (U = 4 for fp32, 8 for bf16: 16 KB of raw
+// loads either way), thread t of the 256-thread block holding float4s 256 U unit + t + 256 j. Past n4: zeros (n4 % 4
+// == 0: a group of 4 lanes is all in or all out).
+template <typename T, int U>
+__device__ __forceinline__ void nvfp4_load_unit(const T* __restrict__ x, int64_t n4, int64_t unit, Raw4<T> (&raw)[U]) {
+  const int64_t base = unit * int64_t{256 * U} + threadIdx.x;
 #pragma unroll
   for (int j = 0; j < U; ++j) {
     const int64_t q = base + j * 256;
-    raw[j] = q < n4 ? raw4(x, q) : Raw4<T>{};  // zeros; n4 % 4 == 0: a group of 4 lanes is all in or all out
+    raw[j] = q < n4 ? raw4(x, q) : Raw4<T>{};
   }
+}
+
+// Quantizes one unit (see nvfp4_load_unit) with the tensor's global scales g.
+template <typename T, quant::Nvfp4Recipe R, int U>
+__device__ __forceinline__ void nvfp4_quantize_unit(const Raw4<T> (&raw)[U], int64_t unit, int64_t n4, int64_t blocks_per_row,
+                                                    const quant::Nvfp4GlobalScales& g, uint16_t* __restrict__ packed, uint8_t* __restrict__ scales,
+                                                    bool blocked) {
+  static_assert(U % 4 == 0, "a group of 4 lanes computes 4 block scales at a time");
+  const int64_t base = unit * int64_t{256 * U} + threadIdx.x;
+  const int k = static_cast<int>(threadIdx.x & 3), group = static_cast<int>(threadIdx.x & 31) & ~3;
 #pragma unroll
   for (int jj = 0; jj < U / 4; ++jj) {
     float4 v[4];
@@ -153,6 +161,16 @@ __global__ void __maxnreg__(SIXBIT_NVFP4_QUANTIZE_MAXNREG) nvfp4_quantize_kernel
       if (q < n4) packed[q] = codes;
     }
   }
+}
+
+// The two-pass scheme's second pass: the tensor amax is already on the device (tensor_amax_kernel); one unit per block.
+template <typename T, quant::Nvfp4Recipe R, int U>
+__global__ void __maxnreg__(SIXBIT_NVFP4_QUANTIZE_MAXNREG) nvfp4_quantize_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, const float* __restrict__ amax,
+                                                      uint16_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
+  const quant::Nvfp4GlobalScales g = quant::nvfp4_global_scales(R, *amax);
+  Raw4<T> raw[U];
+  nvfp4_load_unit<T, U>(x, n4, blockIdx.x, raw);
+  nvfp4_quantize_unit<T, R, U>(raw, blockIdx.x, n4, blocks_per_row, g, packed, scales, blocked);
 }
 
 // INT8 per row, row held in registers: one block of blockDim.x (a multiple of 32, <= 512) threads per row, thread

@@ -43,6 +43,30 @@ float median_ms(const std::function<void()>& fn, int reps = 7) {
   return t[t.size() / 2];
 }
 
+// median_ms with L2 emptied of the operands before each timed run: `flush` (outside the timed interval) writes a
+// buffer larger than L2. For tensors that L2 would otherwise keep between runs (the weights, <= 55 MB).
+float median_ms_cold(const std::function<void()>& fn, const std::function<void()>& flush, int reps = 7) {
+  cudaEvent_t a, b;
+  SIXBIT_CUDA_CHECK(cudaEventCreate(&a));
+  SIXBIT_CUDA_CHECK(cudaEventCreate(&b));
+  fn();
+  std::vector<float> t;
+  for (int i = 0; i < reps; ++i) {
+    flush();
+    SIXBIT_CUDA_CHECK(cudaEventRecord(a));
+    fn();
+    SIXBIT_CUDA_CHECK(cudaEventRecord(b));
+    SIXBIT_CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    SIXBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    t.push_back(ms);
+  }
+  std::sort(t.begin(), t.end());
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return t[t.size() / 2];
+}
+
 __global__ void fill_kernel(float* x, int64_t n, uint32_t seed) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
@@ -89,6 +113,12 @@ void nvfp4_te(const float* x, int64_t M, int64_t K, const float* a, uint8_t* p, 
 void nvfp4_te(const __nv_bfloat16* x, int64_t M, int64_t K, const float* a, uint8_t* p, uint8_t* s) {
   cuda::nvfp4_quantize_bf16(x, M, K, quant::Nvfp4Recipe::kTe, a, p, s, quant::ScaleLayout::kRowMajor, nullptr);
 }
+void nvfp4_te_one_launch(const float* x, int64_t M, int64_t K, float* a, uint8_t* p, uint8_t* s) {
+  cuda::nvfp4_quantize_fused_amax(x, M, K, quant::Nvfp4Recipe::kTe, a, nullptr, p, s, quant::ScaleLayout::kRowMajor, nullptr);
+}
+void nvfp4_te_one_launch(const __nv_bfloat16* x, int64_t M, int64_t K, float* a, uint8_t* p, uint8_t* s) {
+  cuda::nvfp4_quantize_fused_amax_bf16(x, M, K, quant::Nvfp4Recipe::kTe, a, nullptr, p, s, quant::ScaleLayout::kRowMajor, nullptr);
+}
 void int8_rows(const float* x, int64_t M, int64_t K, int8_t* c, float* s) { cuda::int8_quantize_rows(x, M, K, c, s, nullptr); }
 void int8_rows(const __nv_bfloat16* x, int64_t M, int64_t K, int8_t* c, float* s) { cuda::int8_quantize_rows_bf16(x, M, K, c, s, nullptr); }
 
@@ -101,13 +131,36 @@ void bench_quantizers(const T* x, int64_t M, int64_t K, float* amax, uint8_t* xp
   const float amax_ms = median_ms([&] { amax_of(x, M * K, amax); });
   const float nv_ms = median_ms([&] { amax_of(x, M * K, amax), nvfp4_te(x, M, K, amax, xp, xs); });
   const float nvq_ms = median_ms([&] { nvfp4_te(x, M, K, amax, xp, xs); });
+  const float nv1_ms = median_ms([&] { nvfp4_te_one_launch(x, M, K, amax, xp, xs); });
   const float i8_ms = median_ms([&] { int8_rows(x, M, K, x8, sx); });
   print_bw_row(kBf16 ? "nvfp4 te quantize A bf16 (amax + quantize)" : "nvfp4 te quantize A (amax + quantize)", nv_ms, nv_bytes, copy_gbs,
                kBf16 ? "bf16 in: 2 B read per element" : "target >= 0.85x copy");
   print_bw_row(kBf16 ? "nvfp4 te quantize A bf16 (quantize only)" : "nvfp4 te quantize A (quantize only)", nvq_ms, nv_bytes, copy_gbs,
                kBf16 ? "bf16 in, amax known" : "amax known: one pass");
+  print_bw_row(kBf16 ? "nvfp4 te quantize A bf16 (one launch)" : "nvfp4 te quantize A (one launch)", nv1_ms, nv_bytes, copy_gbs,
+               "amax + quantize, part kept on chip");
   print_bw_row(kBf16 ? "  tensor amax A bf16 alone" : "  tensor amax A alone", amax_ms, in, copy_gbs, "bytes read only");
   print_bw_row(kBf16 ? "int8 per-row quantize A bf16" : "int8 per-row quantize A", i8_ms, i8_bytes, copy_gbs, kBf16 ? "bf16 in" : "target >= 0.85x copy");
+}
+
+// NVFP4 of a weight W [N, K] (fp32 or bf16), with L2 emptied first (a weight fits in it): amax + quantize in two
+// launches, and in one (nvfp4_quantize_fused_amax), against a copy of W's own bytes also from a cold L2 and against the
+// 1 GiB copy (the issue's ratio). Bytes = W read once + codes and scales written.
+template <typename T>
+void bench_weight_quantizer(const T* w, int64_t N, int64_t K, float* amax, uint8_t* wp, uint8_t* ws, void* copy_dst, double copy_gbs,
+                            const std::function<void()>& flush) {
+  constexpr bool kBf16 = sizeof(T) == 2;
+  const double in = static_cast<double>(sizeof(T)) * N * K, bytes = in + N * K / 2.0 + N * K / 16.0;
+  const float copy_ms = median_ms_cold([&] { SIXBIT_CUDA_CHECK(cudaMemcpyAsync(copy_dst, w, static_cast<size_t>(in), cudaMemcpyDeviceToDevice)); }, flush);
+  const float two_ms = median_ms_cold([&] { amax_of(w, N * K, amax), nvfp4_te(w, N, K, amax, wp, ws); }, flush);
+  const float one_ms = median_ms_cold([&] { nvfp4_te_one_launch(w, N, K, amax, wp, ws); }, flush);
+  const double same_size_copy_gbs = 2.0 * in / (copy_ms * 1e6);
+  char note[96];
+  std::snprintf(note, sizeof note, "%.2fx a copy of W (%.0f GB/s); two launches %.3f ms", bytes / (one_ms * 1e6) / same_size_copy_gbs,
+                same_size_copy_gbs, two_ms);
+  print_bw_row(kBf16 ? "nvfp4 te quantize W bf16, two launches, cold" : "nvfp4 te quantize W, two launches, cold", two_ms, bytes, copy_gbs,
+               "amax, then quantize");
+  print_bw_row(kBf16 ? "nvfp4 te quantize W bf16, one launch, cold" : "nvfp4 te quantize W, one launch, cold", one_ms, bytes, copy_gbs, note);
 }
 
 }  // namespace
@@ -155,10 +208,20 @@ int main(int argc, char** argv) {
       to_bf16_kernel<<<1024, 256>>>(x, xb, M * K);
       to_bf16_kernel<<<1024, 256>>>(w, wb, N * K);
       SIXBIT_CUDA_CHECK_LAUNCH();
-      cuda::tensor_amax(w, N * K, amax, nullptr, nullptr);
-      cuda::nvfp4_quantize(w, N, K, quant::Nvfp4Recipe::kTe, amax, wp, ws, quant::ScaleLayout::kRowMajor, nullptr);
       cuda::int8_quantize_rows(w, N, K, w8, sw, nullptr);
       std::printf("-- M=%lld K=%lld N=%lld\n", static_cast<long long>(M), static_cast<long long>(K), static_cast<long long>(N));
+      {  // the weight W [N, K] (this shape's), from a cold L2; flushing writes 128 MiB (L2 is 50 MB)
+        const size_t flush_bytes = size_t{128} << 20;
+        void* flush_buf = dalloc<char>(flush_bytes);
+        void* copy_dst = dalloc<float>(static_cast<size_t>(N * K));
+        const auto flush = [&] { SIXBIT_CUDA_CHECK(cudaMemsetAsync(flush_buf, 0x5A, flush_bytes)); };
+        bench_weight_quantizer<float>(w, N, K, amax, wp, ws, copy_dst, copy_gbs, flush);
+        bench_weight_quantizer<__nv_bfloat16>(wb, N, K, amax, wp, ws, copy_dst, copy_gbs, flush);
+        SIXBIT_CUDA_CHECK(cudaFree(flush_buf));
+        SIXBIT_CUDA_CHECK(cudaFree(copy_dst));
+      }
+      cuda::tensor_amax(w, N * K, amax, nullptr, nullptr);  // the GEMMs take the fp32 W's codes (the bf16 row above left its own)
+      cuda::nvfp4_quantize(w, N, K, quant::Nvfp4Recipe::kTe, amax, wp, ws, quant::ScaleLayout::kRowMajor, nullptr);
 
       bench_quantizers<float>(x, M, K, amax, xp, xs, x8, sx, copy_gbs);
       bench_quantizers<__nv_bfloat16>(xb, M, K, amax, xp, xs, x8, sx, copy_gbs);  // same bytes written, 2 B read per element

@@ -4,6 +4,7 @@
 // Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_{verify,fast}.cpp. Design: docs/gpu-dit.md.
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "cuda/backend.hpp"
 #include "cuda/dit/dit_impl.hpp"
@@ -139,17 +140,18 @@ void CudaDitOps::Impl::weight_nvfp4(dit::WeightEntry& e, const float* w) {
   Buffer amax = arena.alloc(sizeof(float) + sizeof(unsigned), MemCategory::kWorkspace);
   float* a = dit::ptr<float>(amax);
   unsigned* nan = reinterpret_cast<unsigned*>(a + 1);
-  tensor_amax(dit::ptr<float>(st), n, a, nan, stream);
+  // Amax and quantize in one launch; the codes are kept only if the weight had no NaN (checked after, as the
+  // emulator refuses NaN before quantizing).
+  Buffer packed = arena.alloc(size_t(n / 2), MemCategory::kNvfp4Codes), scales = arena.alloc(size_t(n / 16), MemCategory::kNvfp4Scales);
+  nvfp4_quantize_fused_amax(dit::ptr<float>(st), e.out, e.in, opt.recipe, a, nan, dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales),
+                            quant::ScaleLayout::kRowMajor, stream);
   float host[2];
   SIXBIT_CUDA_CHECK(cudaMemcpyAsync(host, a, sizeof host, cudaMemcpyDeviceToHost, stream));
   SIXBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
   unsigned nans;
   std::memcpy(&nans, &host[1], sizeof nans);
   SIXBIT_CHECK(nans == 0, "weight has ", nans, " NaN value(s); NVFP4 quantization needs finite or Inf input");
-  e.nvfp4_packed = arena.alloc(size_t(n / 2), MemCategory::kNvfp4Codes);
-  e.nvfp4_scales = arena.alloc(size_t(n / 16), MemCategory::kNvfp4Scales);
-  nvfp4_quantize(dit::ptr<float>(st), e.out, e.in, opt.recipe, a, dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
-                 quant::ScaleLayout::kRowMajor, stream);
+  e.nvfp4_packed = std::move(packed), e.nvfp4_scales = std::move(scales);
   e.nvfp4_global_decode = quant::nvfp4_global_scales(opt.recipe, host[0]).decode;
 }
 

@@ -115,15 +115,26 @@ void check_nvfp4(bool bf16, quant::ScaleLayout layout) {
                                  " rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) + (ties ? " ties" : "");
         ASSERT_TRUE(same_bits(amax.host(), {ref.amax})) << what;
         Dev<uint8_t> packed(ref.packed.size()), scales(ref_scales.size());
-        std::vector<uint8_t> first_packed, first_scales;
-        for (int run = 0; run < 2; ++run) {
-          packed.poison(run ? 0x54 : 0xAB), scales.poison(run ? 0x54 : 0xAB);
-          if (bf16)
+        // Runs 0, 1: the quantize-only kernel with the amax above; runs 2, 3: the one-launch kernel, which writes its
+        // own amax and NaN count (poisoned here: it must write both).
+        Dev<float> own_amax(1);
+        Dev<unsigned int> nan_count(1);
+        for (int run = 0; run < 4; ++run) {
+          packed.poison(run % 2 ? 0x54 : 0xAB), scales.poison(run % 2 ? 0x54 : 0xAB), own_amax.poison(), nan_count.poison();
+          if (run < 2 && bf16)
             cuda::nvfp4_quantize_bf16(reinterpret_cast<const __nv_bfloat16*>(dxb.ptr), rows, cols, r, amax.ptr, packed.ptr, scales.ptr, layout, nullptr);
-          else cuda::nvfp4_quantize(dx.ptr, rows, cols, r, amax.ptr, packed.ptr, scales.ptr, layout, nullptr);
+          else if (run < 2) cuda::nvfp4_quantize(dx.ptr, rows, cols, r, amax.ptr, packed.ptr, scales.ptr, layout, nullptr);
+          else if (bf16)
+            cuda::nvfp4_quantize_fused_amax_bf16(reinterpret_cast<const __nv_bfloat16*>(dxb.ptr), rows, cols, r, own_amax.ptr, nan_count.ptr,
+                                                 packed.ptr, scales.ptr, layout, nullptr);
+          else cuda::nvfp4_quantize_fused_amax(dx.ptr, rows, cols, r, own_amax.ptr, nan_count.ptr, packed.ptr, scales.ptr, layout, nullptr);
           const auto p = packed.host(), sc = scales.host();
           ASSERT_EQ(p, ref.packed) << what << " run " << run;
           ASSERT_EQ(sc, ref_scales) << what << " run " << run;
+          if (run >= 2) {
+            ASSERT_TRUE(same_bits(own_amax.host(), {ref.amax})) << what << " run " << run;
+            ASSERT_EQ(nan_count.host()[0], 0u) << what << " run " << run;
+          }
         }
       }
     }
@@ -158,17 +169,75 @@ TEST(GpuQuantizeMore, Nvfp4NanInputsMatchTheEmulatorsBlockQuantizer) {
       std::vector<uint8_t> ref_packed(static_cast<size_t>(rows * cols / 2)), ref_scales(static_cast<size_t>(rows * cols / 16));
       for (size_t b = 0; b < ref_scales.size(); ++b) quant::nvfp4_quantize_block(r, xv.data() + 16 * b, g, ref_packed.data() + 8 * b, &ref_scales[b]);
       Dev<uint8_t> packed(ref_packed.size()), scales(ref_scales.size());
+      const std::string what = std::string(quant::nvfp4_recipe_name(r)) + (bf16 ? " bf16" : " fp32");
       packed.poison(0xAB), scales.poison(0xAB);
       if (bf16)
         cuda::nvfp4_quantize_bf16(reinterpret_cast<const __nv_bfloat16*>(dxb.ptr), rows, cols, r, damax.ptr, packed.ptr, scales.ptr,
                                   quant::ScaleLayout::kRowMajor, nullptr);
       else cuda::nvfp4_quantize(dx.ptr, rows, cols, r, damax.ptr, packed.ptr, scales.ptr, quant::ScaleLayout::kRowMajor, nullptr);
-      const std::string what = std::string(quant::nvfp4_recipe_name(r)) + (bf16 ? " bf16" : " fp32");
       EXPECT_EQ(packed.host(), ref_packed) << what;
       EXPECT_EQ(scales.host(), ref_scales) << what;
+      // The one-launch kernel: the same codes, the amax without the NaNs, and every planted NaN counted.
+      Dev<float> own_amax(1);
+      Dev<unsigned int> nan_count(1);
+      packed.poison(0x54), scales.poison(0x54);
+      if (bf16)
+        cuda::nvfp4_quantize_fused_amax_bf16(reinterpret_cast<const __nv_bfloat16*>(dxb.ptr), rows, cols, r, own_amax.ptr, nan_count.ptr, packed.ptr,
+                                             scales.ptr, quant::ScaleLayout::kRowMajor, nullptr);
+      else cuda::nvfp4_quantize_fused_amax(dx.ptr, rows, cols, r, own_amax.ptr, nan_count.ptr, packed.ptr, scales.ptr, quant::ScaleLayout::kRowMajor, nullptr);
+      EXPECT_EQ(packed.host(), ref_packed) << what << " one launch";
+      EXPECT_EQ(scales.host(), ref_scales) << what << " one launch";
+      EXPECT_TRUE(same_bits(own_amax.host(), {amax})) << what << " one launch";
+      EXPECT_EQ(nan_count.host()[0], static_cast<unsigned>((xv.size() + 6) / 7)) << what << " one launch";
       int nan_codes = 0;  // guard: the planted NaNs reached the encoder as NaNs (code 0x7 in their nibble)
       for (size_t i = 0; i < xv.size(); i += 7) nan_codes += fmt::e2m1_unpack(ref_packed[i / 2], static_cast<int>(i % 2)) == 0x7;
       EXPECT_EQ(nan_codes, static_cast<int>((xv.size() + 6) / 7)) << what;
+    }
+  }
+}
+
+// The one-launch NVFP4 kernel on tensors larger than what it keeps on the chip (3 units of 16 KB per block, 4 blocks
+// per SM: 25 MB on an H100), so its quantize pass also reads units again from global memory: every recipe against
+// the two launches (tensor_amax + the quantize-only kernel, themselves checked against the emulator above), the te
+// recipe and its amax against the CPU emulator directly; fp32 and bf16 input, 4096 x 4096 (64 or 32 MiB).
+TEST(GpuQuantizeMore, Nvfp4FusedAmaxLargerThanItKeepsOnChipMatchesTwoLaunches) {
+  SKIP_WITHOUT_GPU();
+  const int64_t rows = 4096, cols = 4096, n = rows * cols;
+  std::vector<float> x = nvfp4_input(rows, cols, 4242u, false);
+  const std::vector<uint16_t> xb = to_bf16(x);
+  for (const bool bf16 : {false, true}) {
+    const std::vector<float> xv = bf16 ? widen(xb) : x;
+    ASSERT_GT(n * (bf16 ? 2 : 4), int64_t{cuda::sm_count()} * 4 * 3 * 16384) << "must exceed what the kernel keeps on the chip";
+    Dev<float> dx(bf16 ? std::vector<float>{} : xv), amax(1), own_amax(1);
+    Dev<uint16_t> dxb(bf16 ? xb : std::vector<uint16_t>{});
+    Dev<unsigned int> nan_count(1);
+    const auto* xbp = reinterpret_cast<const __nv_bfloat16*>(dxb.ptr);
+    Dev<uint8_t> packed(static_cast<size_t>(n / 2)), scales(static_cast<size_t>(n / 16)), packed2(static_cast<size_t>(n / 2)),
+        scales2(static_cast<size_t>(n / 16));
+    for (const auto r : kRecipes) {
+      const std::string what = std::string(quant::nvfp4_recipe_name(r)) + (bf16 ? " bf16" : " fp32");
+      constexpr auto kRowMajor = quant::ScaleLayout::kRowMajor;
+      if (bf16) {
+        cuda::tensor_amax_bf16(xbp, n, amax.ptr, nullptr, nullptr);
+        cuda::nvfp4_quantize_bf16(xbp, rows, cols, r, amax.ptr, packed.ptr, scales.ptr, kRowMajor, nullptr);
+      } else {
+        cuda::tensor_amax(dx.ptr, n, amax.ptr, nullptr, nullptr);
+        cuda::nvfp4_quantize(dx.ptr, rows, cols, r, amax.ptr, packed.ptr, scales.ptr, kRowMajor, nullptr);
+      }
+      packed2.poison(), scales2.poison(), own_amax.poison(), nan_count.poison();
+      if (bf16) cuda::nvfp4_quantize_fused_amax_bf16(xbp, rows, cols, r, own_amax.ptr, nan_count.ptr, packed2.ptr, scales2.ptr, kRowMajor, nullptr);
+      else cuda::nvfp4_quantize_fused_amax(dx.ptr, rows, cols, r, own_amax.ptr, nan_count.ptr, packed2.ptr, scales2.ptr, kRowMajor, nullptr);
+      const auto p = packed2.host(), sc = scales2.host();
+      ASSERT_TRUE(same_bits(own_amax.host(), amax.host())) << what;
+      ASSERT_EQ(nan_count.host()[0], 0u) << what;
+      ASSERT_EQ(p, packed.host()) << what;
+      ASSERT_EQ(sc, scales.host()) << what;
+      if (r == quant::Nvfp4Recipe::kTe) {
+        const quant::Nvfp4Tensor ref = quant::nvfp4_quantize(xv.data(), rows, cols, r);
+        ASSERT_TRUE(same_bits(own_amax.host(), {ref.amax})) << what;
+        ASSERT_EQ(p, ref.packed) << what;
+        ASSERT_EQ(sc, ref.scales) << what;
+      }
     }
   }
 }
