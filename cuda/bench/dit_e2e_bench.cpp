@@ -8,7 +8,7 @@
 // by category). Ratios against our bf16 and the PyTorch peer (experiments/torch_peer.py, --peer JSON) use numbers
 // measured on the same machine in the same call.
 // Build: cmake --build build --target dit_e2e_bench. Run (GPU): build/cuda/dit_e2e_bench --preset wan2.1-1.3b
-//   [--steps 3] [--warmup 2] [--configs bf16,w8a8,w4a4,dyn6,dyn6+tdc (also w8a8-cublaslt, w4a8, bf16-plain, bf16+tdc)] [--full bf16,dyn6+tdc] [--tdc-threshold 0.05]
+//   [--steps 3] [--warmup 2] [--configs bf16,w8a8,w4a4,dyn6,dyn6+tdc (also w8a8-cublaslt, w4a8, w4a8-cublaslt, bf16-plain, bf16+tdc)] [--full bf16,dyn6+tdc] [--tdc-threshold 0.05]
 //   [--peer peer.json] [--json out.json] [--attention-bench] [--no-profile]   (scripts/device.sh runs it).
 #include <omp.h>
 
@@ -93,7 +93,7 @@ struct Config {
   harness::Policy policy = harness::Policy::kFull;
   bool tdc = false;
   bool plain = false;  // model::dit_forward without the engine
-  bool sm90_gemm = true;  // CudaDitOptions::sm90_gemm ("w8a8-cublaslt": off, for the before/after of the W8A8 GEMM)
+  bool sm90_gemm = true;  // CudaDitOptions::sm90_gemm ("w8a8-cublaslt", "w4a8-cublaslt": off, the before/after of the Hopper GEMMs)
 };
 
 Config parse_config(const std::string& s) {
@@ -105,9 +105,10 @@ Config parse_config(const std::string& s) {
   else if (s == "w8a8-cublaslt") c.policy = harness::Policy::kW8A8, c.sm90_gemm = false;
   else if (s == "w4a4") c.policy = harness::Policy::kW4A4;
   else if (s == "w4a8") c.policy = harness::Policy::kW4A8;
+  else if (s == "w4a8-cublaslt") c.policy = harness::Policy::kW4A8, c.sm90_gemm = false;
   else if (s == "dyn6" || s == "dyn6+tdc") c.policy = harness::Policy::kW4A4orW4A8, c.tdc = s == "dyn6+tdc";
   else if (s == "bf16+tdc") c.policy = harness::Policy::kFull, c.tdc = true;
-  else SIXBIT_CHECK(false, "unknown config '", s, "' (bf16, bf16-plain, w8a8, w8a8-cublaslt, w4a4, w4a8, dyn6, dyn6+tdc, bf16+tdc)");
+  else SIXBIT_CHECK(false, "unknown config '", s, "' (bf16, bf16-plain, w8a8, w8a8-cublaslt, w4a4, w4a8, w4a8-cublaslt, dyn6, dyn6+tdc, bf16+tdc)");
   return c;
 }
 
@@ -123,7 +124,7 @@ struct Result {
   cuda::MemoryReport mem;
   cuda::OpProfile prof;
   double prof_pass_wall_ms = 0;
-  std::string attention, w8a8_gemm;
+  std::string attention, w8a8_gemm, w4a8_gemm;
 };
 
 std::string arg(int argc, char** argv, const char* name, const std::string& def) {
@@ -220,7 +221,7 @@ Result run_config(const model::DitConfig& cfg, const model::Weights& w, const Co
     r.prof = ops.profile();
     ops.set_profiling(false);
   }
-  r.attention = ops.attention_backend_in_use(), r.w8a8_gemm = ops.w8a8_gemm_in_use();
+  r.attention = ops.attention_backend_in_use(), r.w8a8_gemm = ops.w8a8_gemm_in_use(), r.w4a8_gemm = ops.w4a8_gemm_in_use();
   return r;
 }
 
@@ -325,7 +326,7 @@ int main(int argc, char** argv) {
                   double(r.mem.device_used_peak - r.mem.device_used_at_start) / mib, r.mem.peak_live_total / mib,
                   r.mem.peak[int(cuda::MemCategory::kResidualCache)] / mib);
       nlohmann::json j = {{"full_video", r.full}, {"steps_run", r.steps_run}, {"total_ms", r.total_ms}, {"step_ms", r.step_ms}, {"step_ms_median", r.median}, {"step_ms_mean", r.mean}, {"skip_rate", r.skip_rate},
-                          {"nvfp4_share", r.nvfp4_share}, {"attention", r.attention}, {"w8a8_gemm", r.w8a8_gemm}, {"weight_params", params}, {"weight_bytes", r.mem.weight_bytes()},
+                          {"nvfp4_share", r.nvfp4_share}, {"attention", r.attention}, {"w8a8_gemm", r.w8a8_gemm}, {"w4a8_gemm", r.w4a8_gemm}, {"weight_params", params}, {"weight_bytes", r.mem.weight_bytes()},
                           {"weight_reduction_vs_bf16", red}, {"device_peak_bytes", r.mem.device_used_peak - r.mem.device_used_at_start},
                           {"allocator_peak_live_bytes", r.mem.peak_live_total}, {"profile_pass_wall_ms", r.prof_pass_wall_ms},
                           {"profile_ms", {{"attention", r.prof.attention_ms}, {"gemm", r.prof.gemm_ms}, {"row", r.prof.row_ms}, {"quant", r.prof.quant_ms},
@@ -350,7 +351,8 @@ int main(int argc, char** argv) {
       if (r.prof.groups > 0)
         std::printf("%-10s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f%%\n", r.name.c_str(), r.prof.attention_ms, r.prof.gemm_ms, r.prof.row_ms, r.prof.quant_ms,
                     r.prof.other_ms, r.prof.total_ms(), r.prof_pass_wall_ms, 100 * r.prof.attention_ms / r.prof.total_ms());
-    for (const Result& r : res) std::printf("%s: attention via %s, W8A8 GEMM %s\n", r.name.c_str(), r.attention.c_str(), r.w8a8_gemm.c_str());
+    for (const Result& r : res)
+      std::printf("%s: attention via %s, W8A8 GEMM %s, W4A8 GEMM %s\n", r.name.c_str(), r.attention.c_str(), r.w8a8_gemm.c_str(), r.w4a8_gemm.c_str());
     std::printf("\n%s\n", res.empty() ? "" : res.back().mem.table().c_str());
     const std::string json_path = arg(argc, argv, "--json", "");
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";

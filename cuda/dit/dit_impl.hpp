@@ -39,14 +39,16 @@ struct CudaDitOps::Impl {
   // kFast machinery.
   dit::Buffer lt_workspace, lt_zero;
   std::unique_ptr<dit::LtGemm> lt;
-  dit::Buffer w_dequant;  // bf16 scratch for one dequantized NVFP4 weight at a time
+  dit::Buffer w_dequant;  // 16-bit scratch for one dequantized NVFP4 weight at a time (cuBLASLt's or the fused kernel's K order)
   size_t w_dequant_bytes = 0;
   std::unique_ptr<dit::CudnnSdpa> sdpa;
   std::map<dit::SdpaShape, bool> sdpa_ok;  // per shape: cuDNN plan built
   std::string attention_in_use = "none", sdpa_note;
-  std::string w8a8_gemm_in_use = "none";
-  // Whether a W8A8 linear of in_features K runs on the sm90 wgmma kernel (CudaDitOptions::sm90_gemm); records which.
+  std::string w8a8_gemm_in_use = "none", w4a8_gemm_in_use = "none";
+  // Whether a W8A8 (W4A8, kFast) linear of in_features K runs on an sm90 wgmma kernel (CudaDitOptions::sm90_gemm);
+  // records which.
   bool w8a8_on_sm90(int64_t K);
+  bool w4a8_on_sm90(int64_t K);
   int gelu_epilogue = -1;  // -1 unknown, 0 off, 1 on (cuBLASLt GELU is the tanh form: probed once)
 
   // Host-visible results (pinned) for diff_norms.

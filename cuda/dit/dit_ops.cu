@@ -275,11 +275,20 @@ const model::PrecisionPlan& CudaDitOps::plan() const { return impl_->plan; }
 const CudaDitOptions& CudaDitOps::options() const { return impl_->opt; }
 std::string CudaDitOps::attention_backend_in_use() const { return impl_->attention_in_use; }
 std::string CudaDitOps::w8a8_gemm_in_use() const { return impl_->w8a8_gemm_in_use; }
-std::string CudaDitOps::kernels_in_use() const { return "attention " + impl_->attention_in_use + ", W8A8 GEMM " + impl_->w8a8_gemm_in_use; }
+std::string CudaDitOps::w4a8_gemm_in_use() const { return impl_->w4a8_gemm_in_use; }
+std::string CudaDitOps::kernels_in_use() const {
+  return "attention " + impl_->attention_in_use + ", W8A8 GEMM " + impl_->w8a8_gemm_in_use + ", W4A8 GEMM " + impl_->w4a8_gemm_in_use;
+}
 
 bool CudaDitOps::Impl::w8a8_on_sm90(int64_t K) {
   const bool sm90 = opt.sm90_gemm && K % 16 == 0 && sm90_gemm_supported(opt.device);  // the support check is cached per device
   w8a8_gemm_in_use = sm90 ? "sm90-wgmma" : "cublaslt-int8";
+  return sm90;
+}
+
+bool CudaDitOps::Impl::w4a8_on_sm90(int64_t K) {
+  const bool sm90 = opt.sm90_gemm && K % 16 == 0 && sm90_gemm_supported(opt.device);
+  w4a8_gemm_in_use = sm90 ? "sm90-wgmma-fused" : "cublaslt-bf16";
   return sm90;
 }
 MemoryReport CudaDitOps::memory() const { return impl_->arena.report(); }

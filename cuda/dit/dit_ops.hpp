@@ -35,6 +35,8 @@ struct CudaDitOptions {
   bool profile = false; // kFast: CUDA events around every launch group, summed by category (CudaDitOps::profile)
   // W8A8 linears on the Hopper wgmma kernel with the exact epilogue fused (cuda/gemm_sm90.cuh; bit-identical to the
   // cuBLASLt path) where sm90_gemm_supported(); false, or any other GPU: cuBLASLt int8 -> int32 + the epilogue pass.
+  // kFast also runs its W4A8 linears on the fused fast Hopper kernel (gemm_w4a8_fast_sm90: int8 codes in, epilogue
+  // and bias fused, fp32 out) instead of int8-as-bf16 through cuBLASLt; same numerics up to the summation order.
   bool sm90_gemm = true;
 };
 
@@ -102,7 +104,8 @@ class CudaDitOps : public model::DitOps {
   const CudaDitOptions& options() const;
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
   std::string w8a8_gemm_in_use() const;          // "sm90-wgmma", "cublaslt-int8" (after the first W8A8 linear), else "none"
-  std::string kernels_in_use() const override;   // "attention <...>, W8A8 GEMM <...>": the two above
+  std::string w4a8_gemm_in_use() const;          // kFast: "sm90-wgmma-fused", "cublaslt-bf16" (after the first W4A8 linear), else "none"
+  std::string kernels_in_use() const override;   // "attention <...>, W8A8 GEMM <...>, W4A8 GEMM <...>": the three above
   MemoryReport memory() const;
   OpProfile profile();  // synchronises; zeros when profiling is off
   void set_profiling(bool on);

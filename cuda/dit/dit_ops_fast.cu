@@ -4,8 +4,10 @@
 // program) x per-channel int8 weights on the Hopper wgmma kernel with the epilogue fused (gemm_w8a8_sm90, fp32 out),
 // or elsewhere on cuBLASLt int8 with the epilogue fused into the consumer (the same bits either way); W4A4 = the activation
 // fake-quantized to NVFP4 exactly as bf16 (te recipe, tensor amax from the producer) x the weight dequantized exactly
-// to bf16, alpha = Ga * Gw on the device; W4A8 = int8 codes as bf16 x dequantized weight, fp32 accumulators, the
-// (acc * sa) * Gw epilogue fused into the consumer. Weights stay resident only in their quantized formats.
+// to bf16, alpha = Ga * Gw on the device; W4A8 = per-row int8 codes x the weight dequantized exactly (per call, into a
+// shared scratch), on Hopper the fused kernel (gemm_w4a8_fast_sm90: int8 -> bf16 in registers, (acc * sa) * Gw + bias
+// in its epilogue, fp32 out), elsewhere the codes as bf16 through cuBLASLt with fp32 accumulators and that epilogue
+// fused into the consumer. Weights stay resident only in their quantized formats.
 // Lazy evaluation and operand forms: dit_ops_lazy.cu. Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_fast.cpp
 // (bounds derived there). Design: docs/gpu-dit.md.
 #include <cuda_bf16.h>
@@ -132,6 +134,18 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
     default: {
       weight_nvfp4(e, w);
       weight_bias(e, bias, false);
+      if (w4a8_on_sm90(K)) {  // int8 codes straight into the fused kernel; (acc * sa) * Gw + bias in its epilogue, fp32 out
+        operand_i8(*x, false);
+        const size_t need = size_t(out * fast_sm90_padded_k(K)) * 2;  // W dequantized per call into the kernel's K order
+        if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+        Buffer yf = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
+        Prof pr(this, kProfGemm);  // the weight's dequantization included
+        gemm_w4a8_fast_sm90(dit::ptr<int8_t>(x->op_i8), dit::ptr<float>(x->op_i8_scales), dit::ptr<uint8_t>(e.nvfp4_packed),
+                            dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, dit::ptr<float>(e.bias_f32), dit::ptr<float>(yf), w_dequant.get(), M,
+                            out, K, stream);
+        y->src.kind = RowSrc::kF32, y->src.buf = yf;
+        break;
+      }
       operand_i8(*x, true);
       const size_t need = size_t(out * K) * 2;
       if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;

@@ -53,6 +53,12 @@ inline std::string expected_w8a8_gemm(bool sm90_asked) {
   return sm90_asked && usable ? "sm90-wgmma" : "cublaslt-int8";
 }
 
+// kFast's W4A8 GEMM: the fused Hopper kernel where the sm90 GEMMs run, else cuBLASLt bf16.
+inline std::string expected_w4a8_gemm(bool sm90_asked) {
+  std::string why;
+  return sm90_asked && gpu_test::sm90_gemms_usable(&why) ? "sm90-wgmma-fused" : "cublaslt-bf16";
+}
+
 inline Mat rnd(uint64_t seed, int64_t rows, int64_t cols, float scale = 1.0f, float offset = 0.0f) {
   Mat m(rows, cols);
   m.v = sm::gaussian_normals(seed, rows * cols);

@@ -49,7 +49,7 @@ TEST_F(FastFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
     const std::vector<float> got = o.to_host(o.linear(o.from_host(x), w.data(), N, b.data(), id)).v;
     const std::string gemm = o.w8a8_gemm_in_use();
     EXPECT_EQ(gemm, expected_w8a8_gemm(sm90));
-    EXPECT_EQ(o.kernels_in_use(), "attention none, W8A8 GEMM " + gemm);  // no attention ran
+    EXPECT_EQ(o.kernels_in_use(), "attention none, W8A8 GEMM " + gemm + ", W4A8 GEMM none");  // no attention or W4A8 ran
     expect_bits(got, want, "W8A8 fast (" + gemm + ") vs emulator");
   }
 }
@@ -69,12 +69,16 @@ TEST_F(FastFixture, W4A4AndW4A8WithinBoundOfEmulator) {
   const quant::Nvfp4Tensor wq = quant::nvfp4_quantize(w.data(), N, K, quant::Nvfp4Recipe::kTe);
   std::vector<float> wd(static_cast<size_t>(N * K));
   quant::nvfp4_dequantize(wq, wd.data());
-  for (LinearPrecision p : {LinearPrecision::kW4A4, LinearPrecision::kW4A8}) {
+  // W4A8 twice: on the fused Hopper kernel where it runs (sm90 on) and through cuBLASLt (sm90 off).
+  const std::pair<LinearPrecision, bool> cases[] = {{LinearPrecision::kW4A4, true}, {LinearPrecision::kW4A8, true}, {LinearPrecision::kW4A8, false}};
+  for (const auto& [p, sm90] : cases) {
     const sm::PrecisionPlan plan = sm::PrecisionPlan::uniform(p);
     sm::EmulatorOps emu(plan);
-    ops->set_plan(plan);
+    cuda::CudaDitOps o(opts(cuda::DitMode::kFast, cuda::AttentionBackend::kAuto, sm90));
+    o.set_plan(plan);
     const LayerId id{0, LinearKind::ffn_2};
-    const std::vector<float> got = host(ops->linear(ops->from_host(x), w.data(), N, b.data(), id));
+    const std::vector<float> got = o.to_host(o.linear(o.from_host(x), w.data(), N, b.data(), id)).v;
+    if (p == LinearPrecision::kW4A8) EXPECT_EQ(o.w4a8_gemm_in_use(), expected_w4a8_gemm(sm90));
     const std::vector<float> e = emu.linear(x, w.data(), N, b.data(), id).v;
     std::vector<float> ad(static_cast<size_t>(M * K));
     if (p == LinearPrecision::kW4A4) {
@@ -90,7 +94,8 @@ TEST_F(FastFixture, W4A4AndW4A8WithinBoundOfEmulator) {
         want[m * N + n] = e[m * N + n];
         tol[m * N + n] = (double(K) * 2 * kU + (double(K / 16) + 3) * kU * 1.01) * t * 2 + kBf16U * (std::fabs(y + b[n]) + std::fabs(b[n])) * 2 + 1e-30;
       }
-    expect_within(got, want, tol, std::string(sm::linear_precision_name(p)) + " fast vs emulator", p == LinearPrecision::kW4A4);
+    expect_within(got, want, tol, std::string(sm::linear_precision_name(p)) + " fast (" + (p == LinearPrecision::kW4A8 ? o.w4a8_gemm_in_use() : "cublaslt-bf16") + ") vs emulator",
+                  p == LinearPrecision::kW4A4);
   }
 }
 
