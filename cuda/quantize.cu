@@ -8,7 +8,7 @@
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
 #include "cuda/quantize_kernels.cuh"
-#include "cuda/quantize_one_pass_kernels.cuh"
+#include "cuda/quantize_fused_amax_kernels.cuh"
 
 namespace sixbit::cuda {
 
@@ -103,7 +103,7 @@ void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Rec
   with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
 }
 
-// The one-launch NVFP4 (quantize_one_pass_kernels.cuh): 4 blocks of 256 threads per SM, as the two-pass kernel runs
+// NVFP4 with its amax in one launch (quantize_fused_amax_kernels.cuh): 4 blocks of 256 threads per SM, as the two-pass kernel runs
 // (64 registers: the register file holds exactly 4), each keeping up to 3 units of 16 KB: 192 KB of an SM's 228 KB of
 // shared memory, 25 MB on a 132-SM H100; with L2 (50 MB) holding the last units read, a tensor of up to ~60-70 MB
 // is read from DRAM about once. Where cooperative launch is missing (or fewer blocks fit than planned: the grid follows
@@ -130,7 +130,7 @@ void nvfp4_quantize_fused_amax_impl(const T* x, int64_t rows, int64_t cols, quan
   const int kept = static_cast<int>(std::min<int64_t>(kMaxKept, (units + int64_t{sms} * kPlannedPerSm - 1) / (int64_t{sms} * kPlannedPerSm)));
   const size_t smem = kept * kUnitBytes;
   with_recipe(recipe, [&](auto r) {
-    const auto kernel = kernels::nvfp4_quantize_one_pass_kernel<T, decltype(r)::value, U>;
+    const auto kernel = kernels::nvfp4_quantize_fused_amax_kernel<T, decltype(r)::value, U>;
     // 48 KB of dynamic plus the static reduction scratch passes the 48 KB a block gets without opting in.
     static std::once_flag opt_in;  // one per instantiation of this lambda's body (per T and recipe)
     std::call_once(opt_in, [&] {
@@ -138,7 +138,7 @@ void nvfp4_quantize_fused_amax_impl(const T* x, int64_t rows, int64_t cols, quan
     });
     int per_sm = 0;
     SIXBIT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem));
-    SIXBIT_CHECK(per_sm >= 1, "NVFP4 one-pass quantize: no block fits on an SM (", smem, " bytes of shared memory)");
+    SIXBIT_CHECK(per_sm >= 1, "NVFP4 fused-amax quantize: no block fits on an SM (", smem, " bytes of shared memory)");
     const unsigned grid = static_cast<unsigned>(std::min<int64_t>(units, int64_t{per_sm} * sms));
     auto* amax_bits = reinterpret_cast<unsigned int*>(amax_dev);
     auto* packed16 = reinterpret_cast<uint16_t*>(packed);

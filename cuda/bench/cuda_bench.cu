@@ -21,7 +21,10 @@
 namespace {
 using namespace sixbit;
 
-float median_ms(const std::function<void()>& fn, int reps = 7) {
+// Median of `reps` timed runs of fn (CUDA events) after one warm-up. `flush`, when given, runs before each timed run
+// outside the timed interval: the weight rows pass one that writes a buffer larger than L2, so a tensor L2 would keep
+// between runs (a weight, <= 55 MB) is read from DRAM each time.
+float median_ms(const std::function<void()>& fn, int reps = 7, const std::function<void()>& flush = {}) {
   cudaEvent_t a, b;
   SIXBIT_CUDA_CHECK(cudaEventCreate(&a));
   SIXBIT_CUDA_CHECK(cudaEventCreate(&b));
@@ -29,30 +32,7 @@ float median_ms(const std::function<void()>& fn, int reps = 7) {
   SIXBIT_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<float> t;
   for (int i = 0; i < reps; ++i) {
-    SIXBIT_CUDA_CHECK(cudaEventRecord(a));
-    fn();
-    SIXBIT_CUDA_CHECK(cudaEventRecord(b));
-    SIXBIT_CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0;
-    SIXBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return t[t.size() / 2];
-}
-
-// median_ms with L2 emptied of the operands before each timed run: `flush` (outside the timed interval) writes a
-// buffer larger than L2. For tensors that L2 would otherwise keep between runs (the weights, <= 55 MB).
-float median_ms_cold(const std::function<void()>& fn, const std::function<void()>& flush, int reps = 7) {
-  cudaEvent_t a, b;
-  SIXBIT_CUDA_CHECK(cudaEventCreate(&a));
-  SIXBIT_CUDA_CHECK(cudaEventCreate(&b));
-  fn();
-  std::vector<float> t;
-  for (int i = 0; i < reps; ++i) {
-    flush();
+    if (flush) flush();
     SIXBIT_CUDA_CHECK(cudaEventRecord(a));
     fn();
     SIXBIT_CUDA_CHECK(cudaEventRecord(b));
@@ -151,9 +131,10 @@ void bench_weight_quantizer(const T* w, int64_t N, int64_t K, float* amax, uint8
                             const std::function<void()>& flush) {
   constexpr bool kBf16 = sizeof(T) == 2;
   const double in = static_cast<double>(sizeof(T)) * N * K, bytes = in + N * K / 2.0 + N * K / 16.0;
-  const float copy_ms = median_ms_cold([&] { SIXBIT_CUDA_CHECK(cudaMemcpyAsync(copy_dst, w, static_cast<size_t>(in), cudaMemcpyDeviceToDevice)); }, flush);
-  const float two_ms = median_ms_cold([&] { amax_of(w, N * K, amax), nvfp4_te(w, N, K, amax, wp, ws); }, flush);
-  const float one_ms = median_ms_cold([&] { nvfp4_te_one_launch(w, N, K, amax, wp, ws); }, flush);
+  const auto cold_ms = [&](const std::function<void()>& fn) { return median_ms(fn, 7, flush); };
+  const float copy_ms = cold_ms([&] { SIXBIT_CUDA_CHECK(cudaMemcpyAsync(copy_dst, w, static_cast<size_t>(in), cudaMemcpyDeviceToDevice)); });
+  const float two_ms = cold_ms([&] { amax_of(w, N * K, amax), nvfp4_te(w, N, K, amax, wp, ws); });
+  const float one_ms = cold_ms([&] { nvfp4_te_one_launch(w, N, K, amax, wp, ws); });
   const double same_size_copy_gbs = 2.0 * in / (copy_ms * 1e6);
   char note[96];
   std::snprintf(note, sizeof note, "%.2fx a copy of W (%.0f GB/s); two launches %.3f ms", bytes / (one_ms * 1e6) / same_size_copy_gbs,

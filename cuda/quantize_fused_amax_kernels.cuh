@@ -1,4 +1,4 @@
-// sixbit/cuda/quantize_one_pass_kernels.cuh: NVFP4 with its tensor amax in one launch, reading DRAM once for tensors
+// sixbit/cuda/quantize_fused_amax_kernels.cuh: NVFP4 with its tensor amax in one launch, reading DRAM once for tensors
 // that fit in what the chip holds (weights): the amax pass keeps what it loaded in shared memory, a grid-wide barrier
 // publishes the amax, and the quantize pass takes the kept loads (the rest it reads again, mostly from L2). Same bits
 // as tensor_amax_kernel + nvfp4_quantize_kernel (the same per-unit code, quantize_kernels.cuh).
@@ -21,7 +21,7 @@ namespace sixbit::cuda::kernels {
 // phase 1 loaded, the likeliest to still be in L2; the kept ones come from shared memory.
 template <typename T, quant::Nvfp4Recipe R, int U>
 __global__ void __maxnreg__(SIXBIT_NVFP4_QUANTIZE_MAXNREG)
-    nvfp4_quantize_one_pass_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, int kept_units, unsigned int* amax_bits,
+    nvfp4_quantize_fused_amax_kernel(const T* __restrict__ x, int64_t n4, int64_t blocks_per_row, int kept_units, unsigned int* amax_bits,
                                    unsigned int* nan_count, uint16_t* __restrict__ packed, uint8_t* __restrict__ scales, bool blocked) {
   extern __shared__ uint4 kept_words[];
   Raw4<T>* kept = reinterpret_cast<Raw4<T>*>(kept_words);  // [kept_units][U][256]: consecutive threads, consecutive words
