@@ -1,5 +1,6 @@
-// The coalesced NVFP4 quantizer (two launches, and amax + quantize in one: nvfp4_quantize_fused_amax), the register-resident INT8 row quantizer, their bf16-input variants, the
-// vectorized tensor amax and the fast W4A8 GEMM, against the CPU emulator. Quantizers must give the SAME BITS (bf16
+// The coalesced NVFP4 quantizer (two launches, and amax + quantize in one: nvfp4_quantize_fused_amax), the
+// register-resident INT8 row quantizer, their bf16-input variants, the vectorized tensor amax and the fast W4A8 GEMM,
+// against the CPU emulator. Quantizers must give the SAME BITS (bf16
 // inputs: the emulator on the exactly widened fp32 tensor); the fast GEMM must stay within a derived bound.
 // Outputs are poisoned before every launch, with a different byte on the second run, which must repeat the first:
 // a byte the kernel forgot to write differs between the runs. Without a GPU every test skips with the reason.
