@@ -91,11 +91,18 @@ constexpr int64_t fast_sm90_padded_k(int64_t K) { return (K + 63) / 64 * 64; }
 // in one kernel: the packed A codes by TMA, their row-major block scales read by the kernel, decoded to fp16 in
 // registers; no A workspace. w_f16_workspace: W in the kernel's order as fp16 (N * fast_sm90_padded_k(K)
 // elements; w_packed != nullptr writes it, nullptr reuses it). K must be a multiple of 32 (else use gemm_w4a4_fast).
-// No bias. Error bound: tests/gpu.
+// `extra`: a bias (y = RN(acc * alpha) + bias[n], then the output rounding) and alpha from device memory (replacing
+// RN(ga * gw): for a caller whose global scales live on the device). Error bound: tests/gpu.
+struct W4a4FastEpilogue {
+  const float* bias = nullptr;       // fp32 [N]
+  const float* alpha_dev = nullptr;  // one fp32 on the device
+};
 void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                         const W4a4FastEpilogue& extra = {});
 void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                         const W4a4FastEpilogue& extra = {});
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,

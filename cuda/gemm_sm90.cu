@@ -268,7 +268,8 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
 
 template <typename OutT>
 void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                    float w_global_decode, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+                    float w_global_decode, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                    const W4a4FastEpilogue& extra) {
   SIXBIT_CHECK(a_scales != nullptr && w_f16_workspace != nullptr, "W4A4 fast sm90: A's scales and the fp16 W workspace are required");
   SIXBIT_CHECK(K % 32 == 0, "W4A4 fast sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_fast");
   const std::optional<Sm90Store> st = check_sm90_call("W4A4 fast sm90", a_packed, w_f16_workspace, y, M, N, K);
@@ -276,6 +277,7 @@ void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_gl
   prepare_w_sm90_order<true>("W4A4 fast sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.alpha = a_global_decode * w_global_decode;  // as gemm_w4a4_fast: y = acc * RN(ga * gw), the W and A values in real units
+  ep.alpha_dev = extra.alpha_dev, ep.bias = extra.bias;
   sm90::MainloopArgs ml;
   ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
   gemm_sm90<sm90::W4A4FastSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
@@ -346,12 +348,14 @@ void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_pack
 }
 
 void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream);
+                         float w_global_decode, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                         const W4a4FastEpilogue& extra) {
+  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream, extra);
 }
 void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream);
+                         float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                         const W4a4FastEpilogue& extra) {
+  w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream, extra);
 }
 
 }  // namespace sixbit::cuda

@@ -288,6 +288,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int half = warpgroup - 1, t = threadIdx.x % 128, lane = t % 32, barrier_id = 1 + half, kBothConsumers = 3;
     TileScales& scales = *reinterpret_cast<TileScales*>(smem + L::kScales);
     uint8_t* staging = smem + L::kStaging + half * kStagingBytes;
+    EpilogueArgs epi = ep;  // alpha from device memory when given (written before the launch, read once per thread)
+    if (epi.alpha_dev) epi.alpha = __ldg(epi.alpha_dev);
     int stage = 0;
     uint32_t phase = 0;
     // Register-A recipes: this thread's rows in the tile, 16 w + g and + 8 of its warpgroup's 64 (warp w, g = lane / 4).
@@ -349,7 +351,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int r_lo = FragmentLayout<1, kBN>::row(t, 0, 0);
       const float* rows = scales.row + half * 64;
       const float rs[1][2] = {{ep.row_scale ? rows[r_lo] : 1.0f, ep.row_scale ? rows[r_lo + 8] : 1.0f}};
-      epilogue_store<Op, OutT, 1, kBN>(acc, rs, scales.col, scales.bias, t, row0, n0, ep, tma_y, staging, &tmap_y, barrier_id, y, M, N, pairs);
+      epilogue_store<Op, OutT, 1, kBN>(acc, rs, scales.col, scales.bias, t, row0, n0, epi, tma_y, staging, &tmap_y, barrier_id, y, M, N, pairs);
     }
     if (tma_y && t == 0) bulk_wait_group_all();  // the staging stays valid until the last stores are done
   }

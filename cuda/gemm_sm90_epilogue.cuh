@@ -14,12 +14,14 @@
 
 namespace sixbit::cuda::sm90 {
 
-// The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha.
+// The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha
+// (alpha_dev, when set, replaces it with the value in device memory: one computed on the device, no host round trip).
 struct EpilogueArgs {
   const float* row_scale = nullptr;
   const float* col_scale = nullptr;
   const float* bias = nullptr;
   float alpha = 1.0f;
+  const float* alpha_dev = nullptr;
 };
 
 // Output staging for the TMA-store epilogue, per consumer warpgroup: two slabs of 64 * kSlabFrags rows x 128 bytes (32

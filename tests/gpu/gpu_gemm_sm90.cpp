@@ -116,6 +116,17 @@ TEST(GpuGemmSm90, W4a4FastWgmmaWithinDerivedBound) {
     }
     const std::string at = " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) + " K=" + std::to_string(s.K);
     EXPECT_TRUE(same_bits(got[1], got[0])) << "run to run" << at;
+    {  // W4a4FastEpilogue: a bias and alpha read from device memory (the same RN(ga * gw)): EXACT, y = RN(y0 + bias[n])
+      std::vector<float> bias(static_cast<size_t>(s.N));
+      for (int64_t n = 0; n < s.N; ++n) bias[static_cast<size_t>(n)] = 0.375f * static_cast<float>(n % 7 - 3);
+      DeviceBuffer<float> dbias(bias), dalpha(std::vector<float>{a4.global_decode * w4.global_decode});
+      y.poison();
+      cuda::gemm_w4a4_fast_sm90(dap.ptr, das.ptr, 1e30f, nullptr, nullptr, 1e30f, y.ptr, wf16.ptr, s.M, s.N, s.K, nullptr, {dbias.ptr, dalpha.ptr});
+      const auto with_bias = y.host();
+      std::vector<float> want(got[0].size());
+      for (size_t i = 0; i < want.size(); ++i) want[i] = got[0][i] + bias[i % static_cast<size_t>(s.N)];
+      EXPECT_TRUE(same_bits(with_bias, want)) << "bias + alpha from device memory" << at;
+    }
     yb.poison();
     cuda::gemm_w4a4_fast_sm90(dap.ptr, das.ptr, a4.global_decode, nullptr, nullptr, w4.global_decode, reinterpret_cast<__nv_bfloat16*>(yb.ptr),
                               wf16.ptr, s.M, s.N, s.K, nullptr);
