@@ -96,10 +96,12 @@ if has tests; then
   step "gpu tests"
   TESTS_TO_RUN="$BIN_EMU $BIN_DIT"; [ -n "${SKIP_EMU:-}" ] && TESTS_TO_RUN="$BIN_DIT"
   for t in $TESTS_TO_RUN; do
-    timeout ${T_TESTS:-200} "$t" >>"$OUT/tests.log" 2>&1
+    timeout ${T_TESTS:-200} "$t" >"$OUT/tests-one.log" 2>&1
     rc=$?
-    note "$(basename "$t"): rc=$rc; $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|tests? ran' "$OUT/tests.log" | tail -3 | tr '\n' ' ')"
+    cat "$OUT/tests-one.log" >>"$OUT/tests.log"
+    note "$(basename "$t"): rc=$rc; $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]|tests? ran' "$OUT/tests-one.log" | tail -3 | tr '\n' ' ')"
   done
+  rm -f "$OUT/tests-one.log"
   grep -E '^\[  FAILED  \]|Failure|error:' "$OUT/tests.log" | head -20 >>"$SUMMARY"
   grep -E '^\s+\[' "$OUT/tests.log" | head -60 >>"$SUMMARY"
 fi
