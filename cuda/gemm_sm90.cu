@@ -203,6 +203,8 @@ template <typename OutT, int kCluster, int kTileN>
 void w8a8_pingpong_sm90(const int8_t* a, const int8_t* w, const sm90::EpilogueArgs& ep, OutT* y, int64_t M, int64_t N, int64_t K, Sm90Store st,
                         cudaStream_t stream) {
   namespace pp = sm90::pingpong;
+  // W8A8's epilogue has no alpha, and this kernel does not resolve EpilogueArgs::alpha_dev (with_device_alpha).
+  SIXBIT_CHECK(ep.alpha_dev == nullptr, "W8A8 sm90 ping-pong: alpha from device memory is not supported");
   const bool tma_y = st.tma_y, pairs = st.pairs;
   using Launch = PingpongLaunch<OutT, kCluster, kTileN>;
   const int resident = Launch::resident_clusters();

@@ -288,8 +288,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int half = warpgroup - 1, t = threadIdx.x % 128, lane = t % 32, barrier_id = 1 + half, kBothConsumers = 3;
     TileScales& scales = *reinterpret_cast<TileScales*>(smem + L::kScales);
     uint8_t* staging = smem + L::kStaging + half * kStagingBytes;
-    EpilogueArgs epi = ep;  // alpha from device memory when given (written before the launch, read once per thread)
-    if (epi.alpha_dev) epi.alpha = __ldg(epi.alpha_dev);
+    const EpilogueArgs epi = with_device_alpha(ep);
     int stage = 0;
     uint32_t phase = 0;
     // Register-A recipes: this thread's rows in the tile, 16 w + g and + 8 of its warpgroup's 64 (warp w, g = lane / 4).

@@ -15,7 +15,8 @@
 namespace sixbit::cuda::sm90 {
 
 // The epilogue's operands: per-row scale (may be null: 1), per-column scale (may be null: 1), bias (may be null), alpha
-// (alpha_dev, when set, replaces it with the value in device memory: one computed on the device, no host round trip).
+// (alpha_dev, when set, replaces it with the value in device memory: one computed on the device, no host round trip;
+// a kernel resolves it once per thread with with_device_alpha before its epilogues).
 struct EpilogueArgs {
   const float* row_scale = nullptr;
   const float* col_scale = nullptr;
@@ -23,6 +24,11 @@ struct EpilogueArgs {
   float alpha = 1.0f;
   const float* alpha_dev = nullptr;
 };
+__device__ __forceinline__ EpilogueArgs with_device_alpha(const EpilogueArgs& ep) {
+  EpilogueArgs e = ep;
+  if (e.alpha_dev) e.alpha = __ldg(e.alpha_dev);  // written before the launch
+  return e;
+}
 
 // Output staging for the TMA-store epilogue, per consumer warpgroup: two slabs of 64 * kSlabFrags rows x 128 bytes (32
 // fp32 or 64 bf16 columns each, 128-byte swizzled like the loads), used in turn (see epilogue_tma_store).

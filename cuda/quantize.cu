@@ -95,12 +95,18 @@ void with_recipe(quant::Nvfp4Recipe recipe, F&& f) {
   SIXBIT_CHECK(false, "NVFP4: unknown recipe ", static_cast<int>(recipe));
 }
 
+// The quantize pass of the two-pass scheme on a prepared shape (the amax already on the device).
+template <typename T>
+void nvfp4_quantize_pass(const T* x, const Nvfp4Shape& sh, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
+                         cudaStream_t stream) {
+  if (sh.n4 == 0) return;
+  with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
+}
+
 template <typename T>
 void nvfp4_quantize_impl(const T* x, int64_t rows, int64_t cols, quant::Nvfp4Recipe recipe, const float* amax_dev, uint8_t* packed, uint8_t* scales,
                          quant::ScaleLayout layout, cudaStream_t stream) {
-  const Nvfp4Shape sh = nvfp4_prepare(x, rows, cols, packed, scales, layout, stream);
-  if (sh.n4 == 0) return;
-  with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
+  nvfp4_quantize_pass(x, nvfp4_prepare(x, rows, cols, packed, scales, layout, stream), recipe, amax_dev, packed, scales, stream);
 }
 
 // NVFP4 with its amax in one launch (quantize_fused_amax_kernels.cuh): 4 blocks of 256 threads per SM, as the two-pass kernel runs
@@ -115,11 +121,9 @@ void nvfp4_quantize_fused_amax_impl(const T* x, int64_t rows, int64_t cols, quan
   int dev = 0, cooperative = 0;
   SIXBIT_CUDA_CHECK(cudaGetDevice(&dev));
   SIXBIT_CUDA_CHECK(cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, dev));
-  if (!cooperative || sh.n4 == 0) {
+  if (!cooperative || sh.n4 == 0) {  // the two launches
     tensor_amax_impl(x, rows * cols, amax_dev, nan_count_dev, stream);
-    if (sh.n4 > 0)
-      with_recipe(recipe, [&](auto r) { nvfp4_launch<T, decltype(r)::value>(x, sh.n4, sh.blocks_per_row, amax_dev, packed, scales, sh.blocked, stream); });
-    return;
+    return nvfp4_quantize_pass(x, sh, recipe, amax_dev, packed, scales, stream);
   }
   SIXBIT_CUDA_CHECK(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream));
   if (nan_count_dev) SIXBIT_CUDA_CHECK(cudaMemsetAsync(nan_count_dev, 0, sizeof(unsigned int), stream));

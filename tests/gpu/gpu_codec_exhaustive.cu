@@ -13,6 +13,8 @@
 #include <cuda_fp8.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "cuda/check.cuh"
 #include "cuda/operand_convert.cuh"
 #include "emulation/formats/e2m1.hpp"
@@ -125,48 +127,40 @@ int popcount_codes(const SweepResult& r) {
   return n;
 }
 
+// A sweep passes when nothing mismatched and it saw `codes` distinct codes (`which`: what they are), so it was not vacuous.
+void expect_clean_sweep(const SweepResult& r, int codes, const std::string& which, const std::string& context = "") {
+  EXPECT_EQ(r.mismatches, 0ull) << context << "first mismatching input 0x" << std::hex << r.first_mismatch;
+  EXPECT_EQ(popcount_codes(r), codes) << context << which << " must occur";
+}
+
 TEST(GpuCodecExhaustive, E2M1EncodeMatchesCudaFp4OnAllFp32) {
   SKIP_WITHOUT_GPU();
-  const SweepResult r = sweep_all_fp32<0>();
-  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
-  EXPECT_EQ(popcount_codes(r), 16) << "all 16 E2M1 codes (signed zeros included) must occur";
+  expect_clean_sweep(sweep_all_fp32<0>(), 16, "all 16 E2M1 codes (signed zeros included)");
 }
 
 TEST(GpuCodecExhaustive, E4M3SatFiniteSoftAndDispatchedEncodeMatchHardwareCvtOnAllFp32) {
   SKIP_WITHOUT_GPU();
-  const SweepResult r = sweep_all_fp32<1>();
-  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
-  EXPECT_EQ(popcount_codes(r), 255) << "every E4M3 code but 0xFF (satfinite never makes -NaN)";
+  expect_clean_sweep(sweep_all_fp32<1>(), 255, "every E4M3 code but 0xFF (satfinite never makes -NaN)");
 }
 
 TEST(GpuCodecExhaustive, E2M1Encode4ScaledMatchesScalarCodecAndCudaFp4InEveryLane) {
   SKIP_WITHOUT_GPU();
-  for (const float f : {1.0f, 0.37f}) {
-    const SweepResult r = sweep_all_fp32<3>(f);
-    EXPECT_EQ(r.mismatches, 0ull) << "f = " << f << ", first mismatching input bits 0x" << std::hex << r.first_mismatch;
-    EXPECT_EQ(popcount_codes(r), 16) << "f = " << f << ": all 16 codes must occur in lane 0";
-  }
+  for (const float f : {1.0f, 0.37f}) expect_clean_sweep(sweep_all_fp32<3>(f), 16, "all 16 codes in lane 0", "f = " + std::to_string(f) + ": ");
 }
 
 TEST(GpuCodecExhaustive, Int8x4ToBf16x2MatchesCudaBf16OnAllWords) {
   SKIP_WITHOUT_GPU();
-  const SweepResult r = sweep_all_fp32<4>();
-  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching word 0x" << std::hex << r.first_mismatch;
-  EXPECT_EQ(popcount_codes(r), 256) << "every int8 value in byte 0";
+  expect_clean_sweep(sweep_all_fp32<4>(), 256, "every int8 value in byte 0");
 }
 
 TEST(GpuCodecExhaustive, Nvfp4ToF16DecodeMatchesCudaFp4TimesFp8OnAllWords) {
   SKIP_WITHOUT_GPU();
-  const SweepResult r = sweep_all_fp32<5>();
-  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching word 0x" << std::hex << r.first_mismatch;
-  EXPECT_EQ(popcount_codes(r), 16) << "every E2M1 code in position 0";
+  expect_clean_sweep(sweep_all_fp32<5>(), 16, "every E2M1 code in position 0");
 }
 
 TEST(GpuCodecExhaustive, Int8EncodeMatchesRintAndClampOnAllFp32) {
   SKIP_WITHOUT_GPU();
-  const SweepResult r = sweep_all_fp32<2>();
-  EXPECT_EQ(r.mismatches, 0ull) << "first mismatching input bits 0x" << std::hex << r.first_mismatch;
-  EXPECT_EQ(popcount_codes(r), 255) << "every INT8 code from -127 to 127";
+  expect_clean_sweep(sweep_all_fp32<2>(), 255, "every INT8 code from -127 to 127");
 }
 
 }  // namespace

@@ -78,7 +78,9 @@ TEST_F(FastFixture, W4A4AndW4A8WithinBoundOfEmulator) {
     o.set_plan(plan);
     const LayerId id{0, LinearKind::ffn_2};
     const std::vector<float> got = o.to_host(o.linear(o.from_host(x), w.data(), N, b.data(), id)).v;
-    if (p == LinearPrecision::kW4A8) EXPECT_EQ(o.w4a8_gemm_in_use(), expected_w4a8_gemm(sm90));
+    if (p == LinearPrecision::kW4A8) {
+      EXPECT_EQ(o.w4a8_gemm_in_use(), expected_w4a8_gemm(sm90));
+    }
     const std::vector<float> e = emu.linear(x, w.data(), N, b.data(), id).v;
     std::vector<float> ad(static_cast<size_t>(M * K));
     if (p == LinearPrecision::kW4A4) {

@@ -82,20 +82,33 @@ inline float nvfp4_element_value(const quant::Nvfp4Tensor& t, int64_t r, int64_t
 }
 
 // A W4A4 GEMM for the fast paths' bound tests: adversarial A [M, K] and W [N, K] (seeds `seed`, `seed` + 1), both
-// NVFP4 (te recipe), and the emulator's output (no bias). `rel` is the fast paths' relative bound per output,
-// (KB*u + K*2^-22 + 8u) * ga*gw * sum_k |a_k w_k| (derived at GpuGemm.W4a4FastWithinDerivedBound, gpu_emulator.cpp).
+// NVFP4 (te recipe), the emulator's output (no bias), and each output's bound for the fast paths with fp32 out,
+// tol = (KB*u + K*2^-22 + 8u) * ga*gw * sum_k |a_k w_k| on the exact element values (derived at
+// GpuGemm.W4a4FastWithinDerivedBound, gpu_emulator.cpp); a bf16 output adds its rounding, bf16_tol().
 struct W4a4Case {
   quant::Nvfp4Tensor a, w;
   std::vector<float> ref;
-  double rel;
+  std::vector<double> tol;  // [M, N]
+  double bf16_tol(size_t i) const { return tol[i] + std::ldexp(1.0, -8) * (std::fabs(static_cast<double>(ref[i])) + tol[i]); }
 };
 inline W4a4Case w4a4_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
   const auto xa = adversarial(M, K, seed), xw = adversarial(N, K, seed + 1);
   W4a4Case c{quant::nvfp4_quantize(xa.data(), M, K, quant::Nvfp4Recipe::kTe), quant::nvfp4_quantize(xw.data(), N, K, quant::Nvfp4Recipe::kTe),
-             std::vector<float>(static_cast<size_t>(M * N)), 0.0};
+             std::vector<float>(static_cast<size_t>(M * N)), std::vector<double>(static_cast<size_t>(M * N))};
   gemm::gemm_w4a4(c.a, c.w, nullptr, c.ref.data());
-  const double u = std::ldexp(1.0, -24);
-  c.rel = static_cast<double>(K / 16) * u + static_cast<double>(K) * std::ldexp(1.0, -22) + 8 * u;
+  const double u = std::ldexp(1.0, -24), g = static_cast<double>(c.a.global_decode) * c.w.global_decode;
+  const double rel = static_cast<double>(K / 16) * u + static_cast<double>(K) * std::ldexp(1.0, -22) + 8 * u;
+  std::vector<double> av(static_cast<size_t>(M * K)), wv(static_cast<size_t>(N * K));  // |element values|, exact
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t k = 0; k < K; ++k) av[static_cast<size_t>(r * K + k)] = std::fabs(nvfp4_element_value(c.a, r, k));
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t k = 0; k < K; ++k) wv[static_cast<size_t>(r * K + k)] = std::fabs(nvfp4_element_value(c.w, r, k));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double P = 0;
+      for (int64_t k = 0; k < K; ++k) P += av[static_cast<size_t>(m * K + k)] * wv[static_cast<size_t>(n * K + k)];
+      c.tol[static_cast<size_t>(m * N + n)] = rel * g * P;
+    }
   return c;
 }
 
