@@ -13,6 +13,7 @@
 #include "cuda/backend.hpp"
 #include "cuda/check.cuh"
 #include "cuda/gemm_sm90.cuh"
+#include "cuda/gemm_sm90_exact.cuh"
 #include "cuda/gemm_sm90_pingpong.cuh"
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
@@ -72,36 +73,51 @@ void operand_maps(sm90::W4A8FastSm90, const void* a, const void* w, int64_t M, i
   *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 64, CU_TENSOR_MAP_SWIZZLE_NONE);
   *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
 }
+// The exact W4A8 reads 4-byte words across A's row (W4A8ExactSm90::load_rows): 64-byte swizzle, conflict-free.
+void operand_maps(sm90::W4A8ExactSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
+  *map_a = k_major_map(CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, a, M, K, sm90::kBM, 64, CU_TENSOR_MAP_SWIZZLE_64B);
+  *map_w = k_major_map(CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, w, N, fast_sm90_padded_k(K), sm90::kBN, 128, CU_TENSOR_MAP_SWIZZLE_128B);
+}
+void operand_maps(sm90::W4A4ExactSm90, const void* a, const void* w, int64_t M, int64_t N, int64_t K, CUtensorMap* map_a, CUtensorMap* map_w) {
+  operand_maps(sm90::W4A4FastSm90{}, a, w, M, N, K, map_a, map_w);
+}
 
-// What the dequantizer below and the kernel's fragments rely on: a permutation of 0..63 that keeps each pair
-// (2i, 2i + 1) together, in order, starting at an even K index (one packed byte's two nibbles).
-constexpr bool register_a_k_order_valid() {
+// What the dequantizer below and the kernels' fragments rely on: a permutation of 0..63 that keeps each pair
+// (2i, 2i + 1) together, in order, starting at an even K index (one packed byte's two nibbles); the block-exact
+// order also keeps every element in its 16-element block (one wgmma k16 step = one NVFP4 block).
+template <class Op>
+constexpr bool k_order_valid(bool within_blocks) {
   bool seen[64] = {};
   for (int kp = 0; kp < 64; ++kp) {
-    const int k = sm90::register_a_k_source(kp);
-    if (k < 0 || k >= 64 || seen[k] || (kp % 2 == 0 ? k % 2 != 0 : k != sm90::register_a_k_source(kp - 1) + 1)) return false;
+    const int k = Op::k_source(kp);
+    if (k < 0 || k >= 64 || seen[k] || (kp % 2 == 0 ? k % 2 != 0 : k != Op::k_source(kp - 1) + 1)) return false;
+    if (within_blocks && k / 16 != kp / 16) return false;
     seen[k] = true;
   }
   return true;
 }
-static_assert(register_a_k_order_valid(), "register_a_k_source must permute each K block of 64, pairs kept together");
+static_assert(k_order_valid<sm90::W4A8FastSm90>(false) && k_order_valid<sm90::W4A4FastSm90>(false),
+              "register_a_k_source must permute each K block of 64, pairs kept together");
+static_assert(k_order_valid<sm90::W4A8ExactSm90>(true) && k_order_valid<sm90::W4A4ExactSm90>(true),
+              "exact_k_source must permute within each 16-element block, pairs kept together");
 
-// The NVFP4 W [N, K] (row-major scales) dequantized exactly (as nvfp4_dequantize_bf16) to bf16 (W4A8) or fp16 (W4A4)
-// in the register-A kernels' K order, [N, padded K]: stored column 64 b + kp holds W[:, 64 b + register_a_k_source(kp)],
-// zeros past K. One thread per stored pair: kp and kp + 1 are K indices k and k + 1, the two nibbles of one packed
-// byte. Run once per weight (w_packed != nullptr), so plain per-element code.
-template <bool kFp16>
+// The NVFP4 W [N, K] (row-major scales) dequantized exactly (as nvfp4_dequantize_bf16, times Op::kWUnit, a power of
+// two) to bf16 (W4A8) or fp16 (W4A4) in the kernel's K order, [N, padded K]: stored column 64 b + kp holds
+// kWUnit * W[:, 64 b + Op::k_source(kp)], zeros past K. One thread per stored pair: kp and kp + 1 are K indices k and
+// k + 1, the two nibbles of one packed byte. Run once per weight (w_packed != nullptr), so plain per-element code.
+template <class Op, bool kFp16>
 __global__ void nvfp4_dequantize_sm90_order(const uint8_t* __restrict__ packed, const uint8_t* __restrict__ scales, int64_t N, int64_t K,
                                             int64_t padded_k, uint32_t* __restrict__ out) {
   const int64_t pairs_per_row = padded_k / 2;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < N * pairs_per_row; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t n = i / pairs_per_row, kp = 2 * (i % pairs_per_row);
-    const int64_t k = (kp / 64) * 64 + sm90::register_a_k_source(static_cast<int>(kp % 64));
+    const int64_t k = (kp / 64) * 64 + Op::k_source(static_cast<int>(kp % 64));
     uint32_t v = 0;
     if (k < K) {
       const uint8_t b = packed[n * (K / 2) + k / 2];
       const float s = fmt::ue4m3_decode(scales[n * (K / 16) + k / 16]);
-      const float lo = fmt::e2m1_decode(fmt::e2m1_unpack(b, 0)) * s, hi = fmt::e2m1_decode(fmt::e2m1_unpack(b, 1)) * s;
+      // e2m1 * s has <= 6 significant bits (exact in fp32, bf16 and fp16), and times a power of two stays exact.
+      const float lo = fmt::e2m1_decode(fmt::e2m1_unpack(b, 0)) * s * Op::kWUnit, hi = fmt::e2m1_decode(fmt::e2m1_unpack(b, 1)) * s * Op::kWUnit;
       if constexpr (kFp16) {
         const __half2 h = __floats2half2_rn(lo, hi);
         v = *reinterpret_cast<const uint32_t*>(&h);
@@ -113,15 +129,15 @@ __global__ void nvfp4_dequantize_sm90_order(const uint8_t* __restrict__ packed, 
   }
 }
 
-// Writes the fast kernels' W workspace when the call brings the packed weight (w_packed = nullptr reuses it as is).
-template <bool kFp16>
+// Writes a register-A kernel's W workspace when the call brings the packed weight (w_packed = nullptr reuses it as is).
+template <class Op, bool kFp16>
 void prepare_w_sm90_order(const char* what, const uint8_t* w_packed, const uint8_t* w_scales, int64_t N, int64_t K, void* out, cudaStream_t stream) {
   if (w_packed == nullptr) return;
   SIXBIT_CHECK(w_scales != nullptr, what, ": w_packed without w_scales");
   const int64_t pairs = N * fast_sm90_padded_k(K) / 2;
   const int threads = 256;
   const int64_t grid = std::min<int64_t>((pairs + threads - 1) / threads, int64_t{1} << 20);
-  nvfp4_dequantize_sm90_order<kFp16><<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, fast_sm90_padded_k(K),
+  nvfp4_dequantize_sm90_order<Op, kFp16><<<static_cast<unsigned>(grid), threads, 0, stream>>>(w_packed, w_scales, N, K, fast_sm90_padded_k(K),
                                                                                          static_cast<uint32_t*>(out));
   SIXBIT_CUDA_CHECK_LAUNCH();
 }
@@ -262,7 +278,7 @@ void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, c
   SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
   const std::optional<Sm90Store> st = check_sm90_call("W4A8 fast sm90", a, w_bf16_workspace, y, M, N, K);
   if (!st) return;  // (an empty call does not dequantize W either)
-  prepare_w_sm90_order<false>("W4A8 fast sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
+  prepare_w_sm90_order<sm90::W4A8FastSm90, false>("W4A8 fast sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
   gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
@@ -276,13 +292,40 @@ void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_gl
   SIXBIT_CHECK(K % 32 == 0, "W4A4 fast sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_fast");
   const std::optional<Sm90Store> st = check_sm90_call("W4A4 fast sm90", a_packed, w_f16_workspace, y, M, N, K);
   if (!st) return;
-  prepare_w_sm90_order<true>("W4A4 fast sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
+  prepare_w_sm90_order<sm90::W4A4FastSm90, true>("W4A4 fast sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.alpha = a_global_decode * w_global_decode;  // as gemm_w4a4_fast: y = acc * RN(ga * gw), the W and A values in real units
   ep.alpha_dev = extra.alpha_dev, ep.bias = extra.bias;
   sm90::MainloopArgs ml;
   ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
   gemm_sm90<sm90::W4A4FastSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
+}
+
+template <typename OutT>
+void w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
+                     OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 exact sm90: the row scales sa and the bf16 W workspace are required");
+  const std::optional<Sm90Store> st = check_sm90_call("W4A8 exact sm90", a, w_bf16_workspace, y, M, N, K);
+  if (!st) return;
+  prepare_w_sm90_order<sm90::W4A8ExactSm90, false>("W4A8 exact sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
+  sm90::EpilogueArgs ep;
+  ep.row_scale = sa, ep.bias = bias, ep.alpha = gemm::w4a8_alpha(w_global_decode);  // on the host, the emulator's helper
+  gemm_sm90<sm90::W4A8ExactSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
+}
+
+template <typename OutT>
+void w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                     float w_global_decode, const float* bias, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(a_scales != nullptr && w_f16_workspace != nullptr, "W4A4 exact sm90: A's scales and the fp16 W workspace are required");
+  SIXBIT_CHECK(K % 32 == 0, "W4A4 exact sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_exact");
+  const std::optional<Sm90Store> st = check_sm90_call("W4A4 exact sm90", a_packed, w_f16_workspace, y, M, N, K);
+  if (!st) return;
+  prepare_w_sm90_order<sm90::W4A4ExactSm90, true>("W4A4 exact sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
+  sm90::EpilogueArgs ep;
+  ep.bias = bias, ep.alpha = gemm::w4a4_alpha(a_global_decode, w_global_decode);
+  sm90::MainloopArgs ml;
+  ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
+  gemm_sm90<sm90::W4A4ExactSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
 }
 
 // Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a
@@ -358,6 +401,25 @@ void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float
                          float w_global_decode, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
                          const W4a4FastEpilogue& extra) {
   w4a4_fast_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, y, w_f16_workspace, M, N, K, stream, extra);
+}
+
+void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+}
+void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
+                          const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+}
+void gemm_w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                          float w_global_decode, const float* bias, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K,
+                          cudaStream_t stream) {
+  w4a4_exact_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, bias, y, w_f16_workspace, M, N, K, stream);
+}
+void gemm_w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                          float w_global_decode, const float* bias, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K,
+                          cudaStream_t stream) {
+  w4a4_exact_sm90(a_packed, a_scales, a_global_decode, w_packed, w_scales, w_global_decode, bias, y, w_f16_workspace, M, N, K, stream);
 }
 
 }  // namespace sixbit::cuda

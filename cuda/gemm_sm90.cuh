@@ -59,7 +59,7 @@ struct TileScales {
 
 struct W8A8Sm90 {
   using Acc = int32_t;
-  static constexpr bool kARegisters = false;
+  static constexpr bool kARegisters = false, kBlockExact = false;
   static constexpr int kBK = 128;             // K elements per stage: 128 bytes of int8 per row (the swizzle width)
   static constexpr int kAStageCols = kBK;     // A's columns (in its tensor map's elements) per stage
   static constexpr int kABytes = kBM * 128;   // TMA box 128 rows x 128 bytes, 128-byte swizzle
@@ -97,10 +97,13 @@ __host__ __device__ constexpr int register_a_k_source(int kp) {
 // j's A fragment (f[0]: row g, f[1]: row g + 8, f[2], f[3]: the same rows 8 columns on), mma_k16 issues one wgmma.
 struct W4A8FastSm90 {
   using Acc = float;
-  static constexpr bool kARegisters = true;
+  static constexpr bool kARegisters = true, kBlockExact = false;
   static constexpr int kBK = 64;              // K elements per stage: 128 bytes of bf16 W per row
   static constexpr int kAStageCols = kBK;     // int8 A: one byte per element
   static constexpr int kARowBytes = 64;
+  static constexpr int kAThreadBytes = kARowBytes / 4;  // the offset of thread t's part of a row: t * kAThreadBytes
+  static constexpr float kWUnit = 1.0f;                 // the W workspace holds e2m1 * sw (real units)
+  __host__ __device__ static constexpr int k_source(int kp) { return register_a_k_source(kp); }
   static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 64 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;   // bf16 W (permuted K, see above): TMA box 256 rows x 128 bytes, 128-byte swizzle
   struct ScaleRows {};
@@ -129,10 +132,13 @@ struct W4A8FastSm90 {
 // hold every e2m1 x ue4m3 product exactly).
 struct W4A4FastSm90 {
   using Acc = float;
-  static constexpr bool kARegisters = true;
+  static constexpr bool kARegisters = true, kBlockExact = false;
   static constexpr int kBK = 64;
   static constexpr int kAStageCols = kBK / 2;  // packed codes: two elements per byte
   static constexpr int kARowBytes = 32;
+  static constexpr int kAThreadBytes = kARowBytes / 4;
+  static constexpr float kWUnit = 1.0f;
+  __host__ __device__ static constexpr int k_source(int kp) { return register_a_k_source(kp); }
   static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 32 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;
   struct ScaleRows {
@@ -242,6 +248,13 @@ struct ScalePrefetch<Op, true> {
   }
 };
 
+// The block-exact main loop's additions: sums[i] += block[i] (fp32, round to nearest), the wgmma that wrote `block`
+// retired; in increasing block order per output (gemm_sm90_exact.cuh).
+__device__ __forceinline__ void add_block_sums(float* sums, float (&block)[16]) {
+#pragma unroll
+  for (int i = 0; i < 16; ++i) register_fence(block[i]), sums[i] = __fadd_rn(sums[i], block[i]);
+}
+
 // tmap_a / tmap_w: A[M, K] and W[N, K] with the boxes Op describes; tmap_y (used when tma_y): Y[M, N], box 64 rows
 // x 128 bytes, 128-byte swizzle. Without tma_y (Y's rows not 16-byte multiples, or Y misaligned) the epilogue stores
 // straight from registers (`pairs`: 2-wide stores allowed).
@@ -302,8 +315,44 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
       int prev_stage = -1;
-      if constexpr (Op::kARegisters) {
-        const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * (Op::kARowBytes / 4);
+      if constexpr (Op::kBlockExact) {
+        // gemm_sm90_exact.cuh: per k16 step (one NVFP4 block) eight m64n32 wgmmas with scale_d = 0, one 32-column
+        // slice of the block's sums each, into four rotating sets of 16 registers: each wgmma is issued, then the one
+        // three before it retired (wait_group 3) and its sums added into the running sums `acc` (the same slice's
+        // previous block was added before, so each output's additions stay in increasing j). The K block's last three
+        // are retired with wait_group 0 before the next K block: ptxas serializes the wgmmas (C7514) when the pipeline
+        // runs across the loop's back edge.
+        const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * Op::kAThreadBytes;
+        uint32_t frag[2][4];
+        float part[4][16];
+#pragma unroll
+        for (int i = 0; i < 64; ++i) (&part[0][0])[i] = 0.0f;  // (in-out operands of the wgmmas, which ignore them)
+        for (int kb = 0; kb < k_blocks; ++kb) {
+          const typename Op::Scales scales_kb = prefetch.take();
+          mbarrier_wait(&full[stage], phase);
+          const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
+          const typename Op::Rows rows = Op::load_rows(a_rows + stage * L::kStageBytes, scales_kb);
+          const uint64_t desc_w = wgmma_desc_k_major_sw128(a_tile + Op::kABytes);
+#pragma unroll
+          for (int i = 0; i < 32; ++i) {
+            const int j = i / 8, e = i % 8;  // block 4 kb + j, columns 32 e .. 32 e + 31
+            if (e == 0) Op::fragment(rows, j, frag[j % 2]);  // its last readers (step j - 2) have retired
+            wgmma_fence();
+            Op::mma_slice(part[i % 4], frag[j % 2], desc_w + 2 * j + 256 * e);  // +32 bytes of K per step, +32 W rows (4 KB) per slice
+            wgmma_commit_group();
+            if (i >= 3) {
+              wgmma_wait_group<3>();  // retires wgmma i - 3
+              add_block_sums(acc + 16 * ((i - 3) % 8), part[(i - 3) % 4]);
+            }
+          }
+          wgmma_wait_group<0>();
+#pragma unroll
+          for (int i = 29; i < 32; ++i) add_block_sums(acc + 16 * (i % 8), part[i % 4]);
+          if (lane == 0) mbarrier_arrive(&empty[stage]);  // K block kb fully read
+          if (++stage == kStages) stage = 0, phase ^= 1;
+        }
+      } else if constexpr (Op::kARegisters) {
+        const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * Op::kAThreadBytes;
         uint32_t frag[4][4];
         for (int kb = 0; kb < k_blocks; ++kb) {
           const typename Op::Scales scales_kb = prefetch.take();

@@ -112,10 +112,10 @@ if has sanitize; then
   note "memcheck gpu_dit_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer.log" | tail -1)"
   # the quantize and GEMM kernels (tiled exact GEMMs, coalesced quantizers) on the shapes that stay quick under memcheck
   timeout ${T_MEMCHECK:-240} compute-sanitizer --tool memcheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='GpuQuantize*:GpuDequantize*:GpuGemm.*:GpuGemmFast.*:GpuGemmSm90.*:*K16*:*K48*:*K64*:*K80*-*LargerThanItKeepsOnChip*' >"$OUT/sanitizer-emu.log" 2>&1
+    --gtest_filter='GpuQuantize*:GpuDequantize*:GpuGemm.*:GpuGemmFast.*:GpuGemmSm90.*:GpuGemmSm90Exact.*:*K16*:*K48*:*K64*:*K80*-*LargerThanItKeepsOnChip*' >"$OUT/sanitizer-emu.log" 2>&1
   note "memcheck gpu_emulator_test: rc=$?; $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_EMU" \
-    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*:GpuQuantizeMore.Nvfp4Fp32RowMajor*:GpuDequantize*:GpuGemmSm90.*' >>"$OUT/sanitizer-emu.log" 2>&1
+    --gtest_filter='*K48*:*K80*:GpuQuantizeMore.Int8*:GpuQuantizeMore.Nvfp4Fp32RowMajor*:GpuDequantize*:GpuGemmSm90.*:GpuGemmSm90Exact.*' >>"$OUT/sanitizer-emu.log" 2>&1
   note "racecheck gpu_emulator_test (tiled GEMM staging, row reductions, one-launch NVFP4, sm90 epilogue staging): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer-emu.log" | tail -1)"
   timeout ${T_RACECHECK:-150} compute-sanitizer --tool racecheck --error-exitcode 9 "$BIN_DIT" --gtest_filter='FastAttention.Own*:FastFixture.Fused*:FastFixture.SubAndDiffNorms:FastFixture.Gated*' >>"$OUT/sanitizer.log" 2>&1
   note "racecheck gpu_dit_test (own flash, row programs, reductions; cuDNN's kernels excluded): rc=$?; $(grep -E 'RACECHECK SUMMARY' "$OUT/sanitizer.log" | tail -1)"
@@ -151,7 +151,7 @@ if has qbench; then
     cat "$OUT/qbench-$r.txt" >>"$LOG"
   done
   [ "${QBENCH_RUNS:-1}" -gt 1 ] && python3 scripts/qbench_summary.py "$OUT"/qbench-*.txt >"$OUT/qbench-summary.txt" 2>&1 && cat "$OUT/qbench-summary.txt" >>"$SUMMARY"
-  [ "${QBENCH_RUNS:-1}" -eq 1 ] && grep -E '^--|baseline|W8A8|W4A4 fast|W4A8 fast|one launch|two launches' "$OUT/qbench-1.txt" >>"$SUMMARY"
+  [ "${QBENCH_RUNS:-1}" -eq 1 ] && grep -E '^--|baseline|W8A8|W4A4 fast|W4A8 fast|exact|one launch|two launches' "$OUT/qbench-1.txt" >>"$SUMMARY"
 fi
 
 if has profile; then

@@ -287,6 +287,27 @@ int main(int argc, char** argv) {
       const float w48_ms = median_ms([&] { cuda::gemm_w4a8_exact(x8, sx, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); }, 3);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A4 exact kernel", w4_ms, flops / (w4_ms * 1e9), bf_ms / w4_ms);
       std::printf("%-44s %10.3f %8.1f TOP/s %9.3fx  (target >= 0.5x bf16)\n", "W4A8 exact kernel", w48_ms, flops / (w48_ms * 1e9), bf_ms / w48_ms);
+      // The exact wgmma kernels (block sums on the tensor cores), each checked bit-identical to the IMMA kernel above first.
+      auto exact_rows = [&](const char* name, const auto& tiled, const auto& wgmma) {
+        if (!cuda::sm90_gemm_supported(0)) return;
+        const auto tiled_y = output_of(tiled);
+        const auto wgmma_y = output_of([&] { wgmma(wp, ws, y); });
+        const bool same = std::memcmp(tiled_y.data(), wgmma_y.data(), tiled_y.size() * sizeof(float)) == 0;
+        const float f_ms = median_ms([&] { wgmma(nullptr, nullptr, y); });
+        const float fb_ms = median_ms([&] { wgmma(nullptr, nullptr, yb); });
+        gemm_row(name, f_ms, bf_ms, same ? "target >= 0.5x bf16; fp32 out; == IMMA exact kernel" : "OUTPUT DIFFERS from the IMMA exact kernel");
+        gemm_row((std::string(name) + ", bf16").c_str(), fb_ms, bf_ms, "bf16 out (the exact value rounded once)");
+      };
+      exact_rows(
+          "W4A4 exact wgmma (block sums on tensor cores)", [&] { cuda::gemm_w4a4_exact(xp, xs, 1.0f, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); },
+          [&](const uint8_t* w_packed, const uint8_t* w_scales, auto* out) {
+            cuda::gemm_w4a4_exact_sm90(xp, xs, 1.0f, w_packed, w_scales, 1.0f, nullptr, out, wk, M, N, K, nullptr);
+          });
+      exact_rows(
+          "W4A8 exact wgmma (block sums on tensor cores)", [&] { cuda::gemm_w4a8_exact(x8, sx, wp, ws, 1.0f, nullptr, y, M, N, K, nullptr); },
+          [&](const uint8_t* w_packed, const uint8_t* w_scales, auto* out) {
+            cuda::gemm_w4a8_exact_sm90(x8, sx, w_packed, w_scales, 1.0f, nullptr, out, wk, M, N, K, nullptr);
+          });
       for (void* p : std::initializer_list<void*>{x, w, y, amax, xp, xs, wp, ws, x8, w8, sx, sw, acc, xb, wb, yb, wk}) SIXBIT_CUDA_CHECK(cudaFree(p));
     }
     {  // The first shape's fp32 quantizer rows once more, on fresh buffers, after everything else: one run showed the

@@ -44,11 +44,13 @@ struct CudaDitOps::Impl {
   std::unique_ptr<dit::CudnnSdpa> sdpa;
   std::map<dit::SdpaShape, bool> sdpa_ok;  // per shape: cuDNN plan built
   std::string attention_in_use = "none", sdpa_note;
-  std::string w8a8_gemm_in_use = "none", w4a8_gemm_in_use = "none";
+  std::string w8a8_gemm_in_use = "none", w4a8_gemm_in_use = "none", w4a4_gemm_in_use = "none";
   // Whether a W8A8 (W4A8, kFast) linear of in_features K runs on an sm90 wgmma kernel (CudaDitOptions::sm90_gemm);
   // records which.
   bool w8a8_on_sm90(int64_t K);
   bool w4a8_on_sm90(int64_t K);
+  bool w4a4_on_sm90(int64_t K);                    // kVerify only (kFast runs W4A4 through cuBLASLt)
+  void* exact_w_workspace(int64_t out, int64_t K);  // kVerify: the block-exact kernels' W, per call
   int gelu_epilogue = -1;  // -1 unknown, 0 off, 1 on (cuBLASLt GELU is the tanh form: probed once)
 
   // Host-visible results (pinned) for diff_norms.

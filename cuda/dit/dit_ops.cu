@@ -277,17 +277,26 @@ std::string CudaDitOps::attention_backend_in_use() const { return impl_->attenti
 std::string CudaDitOps::w8a8_gemm_in_use() const { return impl_->w8a8_gemm_in_use; }
 std::string CudaDitOps::w4a8_gemm_in_use() const { return impl_->w4a8_gemm_in_use; }
 std::string CudaDitOps::kernels_in_use() const {
-  return "attention " + impl_->attention_in_use + ", W8A8 GEMM " + impl_->w8a8_gemm_in_use + ", W4A8 GEMM " + impl_->w4a8_gemm_in_use;
+  const std::string w4a4 = impl_->w4a4_gemm_in_use == "none" ? "" : ", W4A4 GEMM " + impl_->w4a4_gemm_in_use;
+  return "attention " + impl_->attention_in_use + ", W8A8 GEMM " + impl_->w8a8_gemm_in_use + ", W4A8 GEMM " + impl_->w4a8_gemm_in_use + w4a4;
 }
 
-// Whether a linear of in_features K runs on an sm90 kernel; records the kernel's name in `in_use`.
-static bool on_sm90(const CudaDitOptions& opt, int64_t K, std::string& in_use, const char* sm90_name, const char* fallback_name) {
-  const bool sm90 = opt.sm90_gemm && K % 16 == 0 && sm90_gemm_supported(opt.device);  // the support check is cached per device
+// Whether a linear of in_features K runs on an sm90 kernel (which needs K % k_multiple == 0); records the kernel's
+// name in `in_use`.
+static bool on_sm90(const CudaDitOptions& opt, int64_t K, std::string& in_use, const char* sm90_name, const char* fallback_name,
+                    int64_t k_multiple = 16) {
+  const bool sm90 = opt.sm90_gemm && K % k_multiple == 0 && sm90_gemm_supported(opt.device);  // the support check is cached per device
   in_use = sm90 ? sm90_name : fallback_name;
   return sm90;
 }
 bool CudaDitOps::Impl::w8a8_on_sm90(int64_t K) { return on_sm90(opt, K, w8a8_gemm_in_use, "sm90-wgmma", "cublaslt-int8"); }
-bool CudaDitOps::Impl::w4a8_on_sm90(int64_t K) { return on_sm90(opt, K, w4a8_gemm_in_use, "sm90-wgmma-fused", "cublaslt-bf16"); }
+bool CudaDitOps::Impl::w4a8_on_sm90(int64_t K) {
+  return opt.mode == DitMode::kVerify ? on_sm90(opt, K, w4a8_gemm_in_use, "sm90-wgmma-exact", "tiled-exact")
+                                      : on_sm90(opt, K, w4a8_gemm_in_use, "sm90-wgmma-fused", "cublaslt-bf16");
+}
+bool CudaDitOps::Impl::w4a4_on_sm90(int64_t K) {  // 16-byte packed rows for the kernel's TMA: K % 32 == 0
+  return on_sm90(opt, K, w4a4_gemm_in_use, "sm90-wgmma-exact", "tiled-exact", 32);
+}
 MemoryReport CudaDitOps::memory() const { return impl_->arena.report(); }
 void CudaDitOps::reset_peaks() { impl_->arena.reset_peaks(); }
 void CudaDitOps::synchronize() const { SIXBIT_CUDA_CHECK(cudaStreamSynchronize(impl_->stream)); }

@@ -37,6 +37,8 @@ struct CudaDitOptions {
   // cuBLASLt path) where sm90_gemm_supported(); false, or any other GPU: cuBLASLt int8 -> int32 + the epilogue pass.
   // kFast also runs its W4A8 linears on the fused fast Hopper kernel (gemm_w4a8_fast_sm90: int8 codes in, epilogue
   // and bias fused, fp32 out) instead of int8-as-bf16 through cuBLASLt; same numerics up to the summation order.
+  // kVerify runs W4A8 and W4A4 (K % 32 == 0) on the block-exact wgmma kernels (gemm_w4a{8,4}_exact_sm90) instead of
+  // the tiled IMMA ones: the same bits, about 3x faster.
   bool sm90_gemm = true;
 };
 
@@ -104,8 +106,11 @@ class CudaDitOps : public model::DitOps {
   const CudaDitOptions& options() const;
   std::string attention_backend_in_use() const;  // "exact", "cudnn", "own-flash" (after the first attention call)
   std::string w8a8_gemm_in_use() const;          // "sm90-wgmma", "cublaslt-int8" (after the first W8A8 linear), else "none"
-  std::string w4a8_gemm_in_use() const;          // kFast: "sm90-wgmma-fused", "cublaslt-bf16" (after the first W4A8 linear), else "none"
-  std::string kernels_in_use() const override;   // "attention <...>, W8A8 GEMM <...>, W4A8 GEMM <...>": the three above
+  std::string w4a8_gemm_in_use() const;          // kFast: "sm90-wgmma-fused", "cublaslt-bf16"; kVerify: "sm90-wgmma-exact", "tiled-exact"
+                                                 // (after the first W4A8 linear), else "none"
+  // "attention <...>, W8A8 GEMM <...>, W4A8 GEMM <...>": the three above, then ", W4A4 GEMM sm90-wgmma-exact" (or
+  // tiled-exact) once kVerify has run a W4A4 linear
+  std::string kernels_in_use() const override;
   MemoryReport memory() const;
   OpProfile profile();  // synchronises; zeros when profiling is off
   void set_profiling(bool on);

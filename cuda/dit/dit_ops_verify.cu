@@ -1,8 +1,8 @@
 // CudaDitOps, kVerify: fp32 tensors, eager ops. Full-precision ops are the transcriptions of verify_kernels.cuh;
 // quantized linears quantize the activation with the exact device quantizers (bits of emulation/quant) and run the
-// exact GEMMs (bits of emulation/gemm/qgemm.hpp): W8A8 through the Hopper wgmma kernel with the exact epilogue fused
-// (elsewhere, or with CudaDitOptions::sm90_gemm off, cuBLASLt int32 + the exact epilogue), W4A4 and W4A8 through the
-// exact kernels. So every op returns EmulatorOps' bits. The global scales the exact W4A4/W4A8 kernels take
+// exact GEMMs (bits of emulation/gemm/qgemm.hpp): on Hopper (unless CudaDitOptions::sm90_gemm is off) the wgmma
+// kernels, W8A8 with the exact epilogue fused and W4A4 / W4A8 block-exact (cuda/gemm_sm90_exact.cuh); elsewhere
+// cuBLASLt int32 + the exact epilogue and the tiled IMMA exact kernels. So every op returns EmulatorOps' bits. The global scales the exact W4A4/W4A8 kernels take
 // as host values are read back (one synchronisation per quantized linear; this mode is for verification).
 // Build: part of sixbit_cuda_dit. Tests: tests/gpu/gpu_dit_{verify,fast}.cpp.
 #include <cmath>
@@ -22,6 +22,13 @@ using model::Mat;
 namespace {
 float* f32(const TensorPtr& t) { return dit::ptr<float>(t->buf); }
 }  // namespace
+
+// The block-exact wgmma kernels' W workspace (out x padded K, 16-bit), the fast path's shared scratch, grown on demand.
+void* CudaDitOps::Impl::exact_w_workspace(int64_t out, int64_t K) {
+  const size_t need = size_t(out * fast_sm90_padded_k(K)) * 2;
+  if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+  return w_dequant.get();
+}
 
 Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const float* bias, const model::LayerId& id) {
   TensorPtr x = tensor(xm, "linear");
@@ -66,16 +73,26 @@ Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const
       }
     } else {
       weight_nvfp4(e, w);
-      gemm_w4a8_exact(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
-                      e.nvfp4_global_decode, b, f32(y), M, out, K, stream);
+      if (w4a8_on_sm90(K)) {  // the block-exact wgmma kernel; W put in its order and units per call (workspace)
+        gemm_w4a8_exact_sm90(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
+                             e.nvfp4_global_decode, b, f32(y), exact_w_workspace(out, K), M, out, K, stream);
+      } else {
+        gemm_w4a8_exact(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
+                        e.nvfp4_global_decode, b, f32(y), M, out, K, stream);
+      }
     }
   } else {
     weight_nvfp4(e, w);
     Buffer packed = arena.alloc(size_t(M * K / 2), MemCategory::kActivation), scales = arena.alloc(size_t(M * K / 16), MemCategory::kActivation);
     nvfp4_quantize(f32(x), M, K, opt.recipe, amax, dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), quant::ScaleLayout::kRowMajor, stream);
     const float ga = quant::nvfp4_global_scales(opt.recipe, host[0]).decode;
-    gemm_w4a4_exact(dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), ga, dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
-                    e.nvfp4_global_decode, b, f32(y), M, out, K, stream);
+    if (w4a4_on_sm90(K)) {  // the block-exact wgmma kernel (K % 32 == 0)
+      gemm_w4a4_exact_sm90(dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), ga, dit::ptr<uint8_t>(e.nvfp4_packed),
+                           dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, b, f32(y), exact_w_workspace(out, K), M, out, K, stream);
+    } else {
+      gemm_w4a4_exact(dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), ga, dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
+                      e.nvfp4_global_decode, b, f32(y), M, out, K, stream);
+    }
   }
   return wrap(y);
 }

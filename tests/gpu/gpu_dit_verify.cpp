@@ -160,12 +160,12 @@ TEST_F(VerifyFixture, QuantizedLinearsBitIdenticalToEmulator) {
   }
 }
 
-// W8A8 in kVerify on each GEMM (the Hopper wgmma kernel with the epilogue fused where it runs, and cuBLASLt int32 +
-// the epilogue kernel): the emulator's bits on both, with and without bias, fp32 rows of whole 16-byte units
-// (N = 48: the kernel's TMA-store epilogue) and not (N = 5, 33: stores from registers).
-TEST_F(VerifyFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
-  const sm::PrecisionPlan plan = sm::PrecisionPlan::uniform(LinearPrecision::kW8A8);
-  sm::EmulatorOps emu(plan);
+// The quantized linears in kVerify on each GEMM: W8A8 on the Hopper wgmma kernel with the epilogue fused and on
+// cuBLASLt int32 + the epilogue kernel; W4A8 and W4A4 on the block-exact wgmma kernels and on the tiled IMMA kernels
+// (W4A4 takes the wgmma kernel only for K % 32 == 0: K = 64, 96 here, not 16, 48). The emulator's bits on all, with
+// and without bias, fp32 rows of whole 16-byte units (N = 48: the TMA-store epilogue) and not (N = 5, 33, 41: stores
+// from registers); each call's kernel checked by name.
+TEST_F(VerifyFixture, QuantizedLinearsBitIdenticalToEmulatorOnBothGemms) {
   const LayerId id{0, LinearKind::ffn_0};
   struct Case {
     int64_t N;
@@ -173,19 +173,35 @@ TEST_F(VerifyFixture, W8A8BitIdenticalToEmulatorOnBothGemms) {
     std::vector<float> w, b;
   };
   std::vector<Case> cases;  // all alive at once: CudaDitOps caches weights by host address
-  for (const auto& [M, K, N] : {std::tuple{37, 64, 48}, std::tuple{1, 16, 5}, std::tuple{130, 48, 33}}) {
+  for (const auto& [M, K, N] : {std::tuple{37, 64, 48}, std::tuple{1, 16, 5}, std::tuple{130, 48, 33}, std::tuple{300, 96, 41}}) {
     Case c{N, rnd(20 + M, M, K, 1.0f, 0.1f), vec(21 + K, int64_t(N) * K, 0.2f), vec(22, N, 0.1f)};
     c.x.v[3] = 40.0f;  // an outlier
     cases.push_back(std::move(c));
   }
-  for (bool sm90 : {true, false}) {
-    cuda::CudaDitOps o(opts(cuda::DitMode::kVerify, cuda::AttentionBackend::kAuto, sm90));
-    o.set_plan(plan);
-    for (const Case& c : cases)
-      for (const float* bias : {c.b.data(), static_cast<const float*>(nullptr)})
-        expect_bits(o.to_host(o.linear(o.from_host(c.x), c.w.data(), c.N, bias, id)).v, emu.linear(c.x, c.w.data(), c.N, bias, id).v,
-                    o.w8a8_gemm_in_use() + (bias ? " + bias" : "") + " M=" + std::to_string(c.x.rows));
-    EXPECT_EQ(o.w8a8_gemm_in_use(), expected_w8a8_gemm(sm90));
+  std::string why;
+  const bool usable = gpu_test::sm90_gemms_usable(&why);
+  for (const LinearPrecision p : {LinearPrecision::kW8A8, LinearPrecision::kW4A8, LinearPrecision::kW4A4}) {
+    const sm::PrecisionPlan plan = sm::PrecisionPlan::uniform(p);
+    sm::EmulatorOps emu(plan);
+    for (bool sm90 : {true, false}) {
+      cuda::CudaDitOps o(opts(cuda::DitMode::kVerify, cuda::AttentionBackend::kAuto, sm90));
+      o.set_plan(plan);
+      for (const Case& c : cases) {
+        const int64_t K = c.x.cols;
+        std::string kernel;
+        for (const float* bias : {c.b.data(), static_cast<const float*>(nullptr)}) {
+          const auto got = o.to_host(o.linear(o.from_host(c.x), c.w.data(), c.N, bias, id)).v;
+          kernel = p == LinearPrecision::kW8A8 ? o.w8a8_gemm_in_use() : p == LinearPrecision::kW4A8 ? o.w4a8_gemm_in_use() : o.kernels_in_use();
+          expect_bits(got, emu.linear(c.x, c.w.data(), c.N, bias, id).v,
+                      std::string(sm::linear_precision_name(p)) + " on " + kernel + (bias ? " + bias" : "") + " M=" + std::to_string(c.x.rows) +
+                          " K=" + std::to_string(K));
+        }
+        const bool on_wgmma = sm90 && usable && (p != LinearPrecision::kW4A4 || K % 32 == 0);
+        if (p == LinearPrecision::kW8A8) EXPECT_EQ(kernel, expected_w8a8_gemm(sm90));
+        else if (p == LinearPrecision::kW4A8) EXPECT_EQ(kernel, on_wgmma ? "sm90-wgmma-exact" : "tiled-exact");
+        else EXPECT_NE(kernel.find(std::string("W4A4 GEMM ") + (on_wgmma ? "sm90-wgmma-exact" : "tiled-exact")), std::string::npos) << kernel;
+      }
+    }
   }
 }
 

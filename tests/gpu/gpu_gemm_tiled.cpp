@@ -79,33 +79,6 @@ Operands quantized_operands(const Shape& s, uint32_t seed) {
           quant::int8_quantize(xw.data(), s.N, s.K, quant::Int8Granularity::kPerRow), make_bias(s.N, seed + 2)};
 }
 
-// Raw codes, no quantizer: every E2M1 code (incl. -0), scale bytes over the whole finite UE4M3 range with the sign bit
-// (ignored by ue4m3_decode) sometimes set, INT8 codes over -127..127. Scale NaN (0x7F, 0xFF) is left out: its bits
-// depend on the host's NaN propagation, not on this kernel.
-quant::Nvfp4Tensor raw_nvfp4(int64_t rows, int64_t cols, std::mt19937& rng) {
-  quant::Nvfp4Tensor t;
-  t.rows = rows, t.cols = cols;
-  t.packed.resize(static_cast<size_t>(rows * cols / 2));
-  t.scales.resize(static_cast<size_t>(rows * cols / 16));
-  for (auto& b : t.packed) b = static_cast<uint8_t>(rng());
-  for (auto& sc : t.scales) {
-    const uint32_t r = rng() % 8;
-    sc = r == 0 ? 0 : r == 1 ? static_cast<uint8_t>(1 + rng() % 7) : r == 2 ? 0x7E : static_cast<uint8_t>(rng() % 0x7F);
-    if (rng() % 5 == 0) sc |= 0x80;
-    if ((sc & 0x7F) == 0x7F) sc = 0x7E;
-  }
-  t.global_decode = std::ldexp(1.0f, -static_cast<int>(rng() % 20)) / 3.0f;
-  return t;
-}
-quant::Int8Tensor raw_int8(int64_t rows, int64_t cols, std::mt19937& rng) {
-  quant::Int8Tensor t;
-  t.rows = rows, t.cols = cols;
-  t.codes.resize(static_cast<size_t>(rows * cols));
-  t.scales.resize(static_cast<size_t>(rows));
-  for (auto& c : t.codes) c = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-  for (auto& sc : t.scales) sc = std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 997.0f, -static_cast<int>(rng() % 12));
-  return t;
-}
 Operands raw_operands(const Shape& s, uint32_t seed) {
   std::mt19937 rng(seed);
   Operands o;

@@ -1,4 +1,4 @@
-// Shared by the GPU tests against the emulator (gpu_emulator.cpp, gpu_gemm_tiled.cpp, gpu_quantize_more.cpp):
+// Shared by the GPU tests against the emulator (gpu_emulator.cpp, gpu_gemm_tiled.cpp, gpu_gemm_sm90*.cpp, gpu_quantize_more.cpp):
 // the skip for machines without a GPU, a poisoned device buffer, the adversarial input generator and a bitwise
 // comparison. Header-only; every test file is its own translation unit of gpu_emulator_test.
 #pragma once
@@ -18,6 +18,7 @@
 #include "emulation/formats/e2m1.hpp"
 #include "emulation/formats/e4m3.hpp"
 #include "emulation/gemm/qgemm.hpp"
+#include "emulation/quant/int8_quant.hpp"
 #include "emulation/quant/nvfp4.hpp"
 
 namespace sixbit::gpu_test {
@@ -112,6 +113,33 @@ inline W4a4Case w4a4_case(int64_t M, int64_t N, int64_t K, uint32_t seed) {
   return c;
 }
 
+// Raw codes, no quantizer (the exact GEMMs' tests: gpu_gemm_tiled.cpp, gpu_gemm_sm90_exact.cpp): every E2M1 code (incl. -0), scale bytes over the whole finite UE4M3 range with the sign bit
+// (ignored by ue4m3_decode) sometimes set, INT8 codes over -127..127. Scale NaN (0x7F, 0xFF) is left out: its bits
+// depend on the host's NaN propagation, not on this kernel.
+inline quant::Nvfp4Tensor raw_nvfp4(int64_t rows, int64_t cols, std::mt19937& rng) {
+  quant::Nvfp4Tensor t;
+  t.rows = rows, t.cols = cols;
+  t.packed.resize(static_cast<size_t>(rows * cols / 2));
+  t.scales.resize(static_cast<size_t>(rows * cols / 16));
+  for (auto& b : t.packed) b = static_cast<uint8_t>(rng());
+  for (auto& sc : t.scales) {
+    const uint32_t r = rng() % 8;
+    sc = r == 0 ? 0 : r == 1 ? static_cast<uint8_t>(1 + rng() % 7) : r == 2 ? 0x7E : static_cast<uint8_t>(rng() % 0x7F);
+    if (rng() % 5 == 0) sc |= 0x80;
+    if ((sc & 0x7F) == 0x7F) sc = 0x7E;
+  }
+  t.global_decode = std::ldexp(1.0f, -static_cast<int>(rng() % 20)) / 3.0f;
+  return t;
+}
+inline quant::Int8Tensor raw_int8(int64_t rows, int64_t cols, std::mt19937& rng) {
+  quant::Int8Tensor t;
+  t.rows = rows, t.cols = cols;
+  t.codes.resize(static_cast<size_t>(rows * cols));
+  t.scales.resize(static_cast<size_t>(rows));
+  for (auto& c : t.codes) c = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  for (auto& sc : t.scales) sc = std::ldexp(1.0f + static_cast<float>(rng() % 1000) / 997.0f, -static_cast<int>(rng() % 12));
+  return t;
+}
 // The Hopper wgmma GEMMs (cuda/gemm_sm90.cuh): usable on device 0? On a compute-capability 9.0 device of a build with
 // sm_90a code (SIXBIT_BUILT_FOR_SM90A, tests/gpu/CMakeLists.txt) they must be, and a "no" is a test failure: a
 // regression in sm90_gemm_supported() would otherwise turn their tests into silent skips.
