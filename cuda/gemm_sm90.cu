@@ -272,60 +272,63 @@ void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* s
   SIXBIT_CHECK(false, "W8A8 sm90: unknown schedule ", static_cast<int>(schedule));
 }
 
+// W4A8 on a register-A recipe (fast or block-exact): int8 A with its row scales, the NVFP4 W put into the recipe's
+// workspace when w_packed comes with the call; y = Op::value(acc, sa[m], -, alpha) (+ bias[n]).
+template <class Op, typename OutT>
+void w4a8_sm90(const char* what, const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float alpha, const float* bias,
+               OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  SIXBIT_CHECK(sa != nullptr && w_workspace != nullptr, what, ": the row scales sa and the bf16 W workspace are required");
+  const std::optional<Sm90Store> st = check_sm90_call(what, a, w_workspace, y, M, N, K);
+  if (!st) return;  // (an empty call does not dequantize W either)
+  prepare_w_sm90_order<Op, false>(what, w_packed, w_scales, N, K, w_workspace, stream);
+  sm90::EpilogueArgs ep;
+  ep.row_scale = sa, ep.bias = bias, ep.alpha = alpha;
+  gemm_sm90<Op>(a, w_workspace, ep, {}, y, M, N, K, *st, stream);
+}
+
+// W4A4 on a register-A recipe: packed NVFP4 A and its row-major block scales (K % 32 == 0: TMA's 16-byte row pitch),
+// W as above; y = Op::value(acc, -, -, alpha) (+ bias[n]), alpha_dev (if set) replacing alpha.
+template <class Op, typename OutT>
+void w4a4_sm90(const char* what, const char* other, const uint8_t* a_packed, const uint8_t* a_scales, const uint8_t* w_packed, const uint8_t* w_scales,
+               float alpha, const float* bias, const float* alpha_dev, OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K,
+               cudaStream_t stream) {
+  SIXBIT_CHECK(a_scales != nullptr && w_workspace != nullptr, what, ": A's scales and the fp16 W workspace are required");
+  SIXBIT_CHECK(K % 32 == 0, what, ": K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use ", other);
+  const std::optional<Sm90Store> st = check_sm90_call(what, a_packed, w_workspace, y, M, N, K);
+  if (!st) return;
+  prepare_w_sm90_order<Op, true>(what, w_packed, w_scales, N, K, w_workspace, stream);
+  sm90::EpilogueArgs ep;
+  ep.alpha = alpha, ep.alpha_dev = alpha_dev, ep.bias = bias;
+  sm90::MainloopArgs ml;
+  ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
+  gemm_sm90<Op>(a_packed, w_workspace, ep, ml, y, M, N, K, *st, stream);
+}
+
+// The fast recipes' W holds real values (e2m1 * sw): alpha = gw (W4A8, then y = (acc * sa) * gw) or RN(ga * gw)
+// (W4A4, as gemm_w4a4_fast). The exact ones use the emulator's own alphas (w4a8_alpha, w4a4_alpha, on the host).
 template <typename OutT>
 void w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
-                    OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 fast sm90: the row scales sa and the bf16 W workspace are required");
-  const std::optional<Sm90Store> st = check_sm90_call("W4A8 fast sm90", a, w_bf16_workspace, y, M, N, K);
-  if (!st) return;  // (an empty call does not dequantize W either)
-  prepare_w_sm90_order<sm90::W4A8FastSm90, false>("W4A8 fast sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
-  sm90::EpilogueArgs ep;
-  ep.row_scale = sa, ep.bias = bias, ep.alpha = w_global_decode;  // (acc * sa[m]) * gw: the bf16 W values are in real units
-  gemm_sm90<sm90::W4A8FastSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
+                    OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_sm90<sm90::W4A8FastSm90>("W4A8 fast sm90", a, sa, w_packed, w_scales, w_global_decode, bias, y, w_workspace, M, N, K, stream);
 }
-
-template <typename OutT>
-void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                    float w_global_decode, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
-                    const W4a4FastEpilogue& extra) {
-  SIXBIT_CHECK(a_scales != nullptr && w_f16_workspace != nullptr, "W4A4 fast sm90: A's scales and the fp16 W workspace are required");
-  SIXBIT_CHECK(K % 32 == 0, "W4A4 fast sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_fast");
-  const std::optional<Sm90Store> st = check_sm90_call("W4A4 fast sm90", a_packed, w_f16_workspace, y, M, N, K);
-  if (!st) return;
-  prepare_w_sm90_order<sm90::W4A4FastSm90, true>("W4A4 fast sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
-  sm90::EpilogueArgs ep;
-  ep.alpha = a_global_decode * w_global_decode;  // as gemm_w4a4_fast: y = acc * RN(ga * gw), the W and A values in real units
-  ep.alpha_dev = extra.alpha_dev, ep.bias = extra.bias;
-  sm90::MainloopArgs ml;
-  ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
-  gemm_sm90<sm90::W4A4FastSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
-}
-
 template <typename OutT>
 void w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode, const float* bias,
-                     OutT* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  SIXBIT_CHECK(sa != nullptr && w_bf16_workspace != nullptr, "W4A8 exact sm90: the row scales sa and the bf16 W workspace are required");
-  const std::optional<Sm90Store> st = check_sm90_call("W4A8 exact sm90", a, w_bf16_workspace, y, M, N, K);
-  if (!st) return;
-  prepare_w_sm90_order<sm90::W4A8ExactSm90, false>("W4A8 exact sm90", w_packed, w_scales, N, K, w_bf16_workspace, stream);
-  sm90::EpilogueArgs ep;
-  ep.row_scale = sa, ep.bias = bias, ep.alpha = gemm::w4a8_alpha(w_global_decode);  // on the host, the emulator's helper
-  gemm_sm90<sm90::W4A8ExactSm90>(a, w_bf16_workspace, ep, {}, y, M, N, K, *st, stream);
+                     OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_sm90<sm90::W4A8ExactSm90>("W4A8 exact sm90", a, sa, w_packed, w_scales, gemm::w4a8_alpha(w_global_decode), bias, y, w_workspace, M, N, K,
+                                 stream);
 }
-
+template <typename OutT>
+void w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
+                    float w_global_decode, OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream,
+                    const W4a4FastEpilogue& extra) {
+  w4a4_sm90<sm90::W4A4FastSm90>("W4A4 fast sm90", "gemm_w4a4_fast", a_packed, a_scales, w_packed, w_scales, a_global_decode * w_global_decode,
+                                extra.bias, extra.alpha_dev, y, w_workspace, M, N, K, stream);
+}
 template <typename OutT>
 void w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
-                     float w_global_decode, const float* bias, OutT* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  SIXBIT_CHECK(a_scales != nullptr && w_f16_workspace != nullptr, "W4A4 exact sm90: A's scales and the fp16 W workspace are required");
-  SIXBIT_CHECK(K % 32 == 0, "W4A4 exact sm90: K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use gemm_w4a4_exact");
-  const std::optional<Sm90Store> st = check_sm90_call("W4A4 exact sm90", a_packed, w_f16_workspace, y, M, N, K);
-  if (!st) return;
-  prepare_w_sm90_order<sm90::W4A4ExactSm90, true>("W4A4 exact sm90", w_packed, w_scales, N, K, w_f16_workspace, stream);
-  sm90::EpilogueArgs ep;
-  ep.bias = bias, ep.alpha = gemm::w4a4_alpha(a_global_decode, w_global_decode);
-  sm90::MainloopArgs ml;
-  ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
-  gemm_sm90<sm90::W4A4ExactSm90>(a_packed, w_f16_workspace, ep, ml, y, M, N, K, *st, stream);
+                     float w_global_decode, const float* bias, OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a4_sm90<sm90::W4A4ExactSm90>("W4A4 exact sm90", "gemm_w4a4_exact", a_packed, a_scales, w_packed, w_scales,
+                                 gemm::w4a4_alpha(a_global_decode, w_global_decode), bias, nullptr, y, w_workspace, M, N, K, stream);
 }
 
 // Whether the kernels can run on `device`, and why not: asked of the runtime once per device (the module check is a

@@ -315,64 +315,69 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
       for (int i = 0; i < 128; ++i) acc[i] = 0, register_fence(acc[i]);
       int prev_stage = -1;
-      if constexpr (Op::kBlockExact) {
-        // gemm_sm90_exact.cuh: per k16 step (one NVFP4 block) eight m64n32 wgmmas with scale_d = 0, one 32-column
-        // slice of the block's sums each, into four rotating sets of 16 registers: each wgmma is issued, then the one
-        // three before it retired (wait_group 3) and its sums added into the running sums `acc` (the same slice's
-        // previous block was added before, so each output's additions stay in increasing j). The K block's last three
-        // are retired with wait_group 0 before the next K block: ptxas serializes the wgmmas (C7514) when the pipeline
-        // runs across the loop's back edge.
+      if constexpr (Op::kARegisters) {
+        // Register-A recipes: this thread's part of its two rows of K block kb (in `stage`, awaited here) and W's
+        // descriptor there.
         const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * Op::kAThreadBytes;
-        uint32_t frag[2][4];
-        float part[4][16];
-#pragma unroll
-        for (int i = 0; i < 64; ++i) (&part[0][0])[i] = 0.0f;  // (in-out operands of the wgmmas, which ignore them)
-        for (int kb = 0; kb < k_blocks; ++kb) {
+        const auto k_block_operands = [&](typename Op::Rows& rows, uint64_t& desc_w) {
           const typename Op::Scales scales_kb = prefetch.take();
           mbarrier_wait(&full[stage], phase);
-          const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
-          const typename Op::Rows rows = Op::load_rows(a_rows + stage * L::kStageBytes, scales_kb);
-          const uint64_t desc_w = wgmma_desc_k_major_sw128(a_tile + Op::kABytes);
+          rows = Op::load_rows(a_rows + stage * L::kStageBytes, scales_kb);
+          desc_w = wgmma_desc_k_major_sw128(smem + L::kRing + stage * L::kStageBytes + Op::kABytes);
+        };
+        if constexpr (Op::kBlockExact) {
+          // gemm_sm90_exact.cuh: per k16 step (one NVFP4 block) eight m64n32 wgmmas with scale_d = 0, one 32-column
+          // slice of the block's sums each, into four rotating sets of 16 registers: each wgmma is issued, then the one
+          // three before it retired (wait_group 3) and its sums added into the running sums `acc` (the same slice's
+          // previous block was added before, so each output's additions stay in increasing j). The K block's last three
+          // are retired with wait_group 0 before the next K block: ptxas serializes the wgmmas (C7514) when the pipeline
+          // runs across the loop's back edge.
+          uint32_t frag[2][4];
+          float part[4][16];
 #pragma unroll
-          for (int i = 0; i < 32; ++i) {
-            const int j = i / 8, e = i % 8;  // block 4 kb + j, columns 32 e .. 32 e + 31
-            if (e == 0) Op::fragment(rows, j, frag[j % 2]);  // its last readers (step j - 2) have retired
-            wgmma_fence();
-            Op::mma_slice(part[i % 4], frag[j % 2], desc_w + 2 * j + 256 * e);  // +32 bytes of K per step, +32 W rows (4 KB) per slice
-            wgmma_commit_group();
-            if (i >= 3) {
-              wgmma_wait_group<3>();  // retires wgmma i - 3
-              add_block_sums(acc + 16 * ((i - 3) % 8), part[(i - 3) % 4]);
+          for (int i = 0; i < 64; ++i) (&part[0][0])[i] = 0.0f;  // (in-out operands of the wgmmas, which ignore them)
+          for (int kb = 0; kb < k_blocks; ++kb) {
+            typename Op::Rows rows;
+            uint64_t desc_w;
+            k_block_operands(rows, desc_w);
+#pragma unroll
+            for (int i = 0; i < 32; ++i) {
+              const int j = i / 8, e = i % 8;  // block 4 kb + j, columns 32 e .. 32 e + 31
+              if (e == 0) Op::fragment(rows, j, frag[j % 2]);  // its last readers (step j - 2) have retired
+              wgmma_fence();
+              Op::mma_slice(part[i % 4], frag[j % 2], desc_w + 2 * j + 256 * e);  // +32 bytes of K per step, +32 W rows (4 KB) per slice
+              wgmma_commit_group();
+              if (i >= 3) {
+                wgmma_wait_group<3>();  // retires wgmma i - 3
+                add_block_sums(acc + 16 * ((i - 3) % 8), part[(i - 3) % 4]);
+              }
             }
-          }
-          wgmma_wait_group<0>();
+            wgmma_wait_group<0>();
 #pragma unroll
-          for (int i = 29; i < 32; ++i) add_block_sums(acc + 16 * (i % 8), part[i % 4]);
-          if (lane == 0) mbarrier_arrive(&empty[stage]);  // K block kb fully read
-          if (++stage == kStages) stage = 0, phase ^= 1;
-        }
-      } else if constexpr (Op::kARegisters) {
-        const uint8_t* a_rows = smem + L::kRing + tile_row * Op::kARowBytes + (lane % 4) * Op::kAThreadBytes;
-        uint32_t frag[4][4];
-        for (int kb = 0; kb < k_blocks; ++kb) {
-          const typename Op::Scales scales_kb = prefetch.take();
-          mbarrier_wait(&full[stage], phase);
-          const uint8_t* a_tile = smem + L::kRing + stage * L::kStageBytes;
-          const typename Op::Rows rows = Op::load_rows(a_rows + stage * L::kStageBytes, scales_kb);
-          const uint64_t desc_w = wgmma_desc_k_major_sw128(a_tile + Op::kABytes);
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            // Queued: k16 steps (kb - 1, j .. 3) and (kb, 0 .. j - 1); retiring all but 3 retires (kb - 1, j), the last
-            // reader of frag[j]. At j = 3 that completes K block kb - 1: its stage goes back to the producer.
-            wgmma_wait_group<3>();
-            if (j == 3 && prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
-            Op::fragment(rows, j, frag[j]);
-            wgmma_fence();
-            Op::mma_k16(acc, frag[j], desc_w + 2 * j);  // +16 elements of K (32 bytes) each
-            wgmma_commit_group();
+            for (int i = 29; i < 32; ++i) add_block_sums(acc + 16 * (i % 8), part[i % 4]);
+            if (lane == 0) mbarrier_arrive(&empty[stage]);  // K block kb fully read
+            if (++stage == kStages) stage = 0, phase ^= 1;
           }
-          prev_stage = stage;
-          if (++stage == kStages) stage = 0, phase ^= 1;
+        } else {
+          uint32_t frag[4][4];
+          for (int kb = 0; kb < k_blocks; ++kb) {
+            typename Op::Rows rows;
+            uint64_t desc_w;
+            k_block_operands(rows, desc_w);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              // Queued: k16 steps (kb - 1, j .. 3) and (kb, 0 .. j - 1); retiring all but 3 retires (kb - 1, j), the last
+              // reader of frag[j]. At j = 3 that completes K block kb - 1: its stage goes back to the producer.
+              wgmma_wait_group<3>();
+              if (j == 3 && prev_stage >= 0 && lane == 0) mbarrier_arrive(&empty[prev_stage]);
+              Op::fragment(rows, j, frag[j]);
+              wgmma_fence();
+              Op::mma_k16(acc, frag[j], desc_w + 2 * j);  // +16 elements of K (32 bytes) each
+              wgmma_commit_group();
+            }
+            prev_stage = stage;
+            if (++stage == kStages) stage = 0, phase ^= 1;
+          }
         }
       } else {
         // One K block's wgmmas stay in flight while the next is issued; a stage goes back to the producer once the

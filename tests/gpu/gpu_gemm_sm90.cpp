@@ -24,13 +24,6 @@ namespace {
 using namespace sixbit;
 using namespace gpu_test;
 
-#define SKIP_WITHOUT_SM90()                                                        \
-  do {                                                                             \
-    SKIP_WITHOUT_GPU();                                                            \
-    std::string why_;                                                              \
-    if (!sm90_gemms_usable(&why_)) GTEST_SKIP() << "the wgmma GEMMs need Hopper: " << why_; \
-  } while (0)
-
 struct Shape {
   int64_t M, N, K;
 };

@@ -154,6 +154,15 @@ inline bool sm90_gemms_usable(std::string* why) {
   return ok;
 }
 
+// Skips a test without a GPU, or on a GPU where the wgmma GEMMs cannot run (with the reason; on Hopper with an sm_90a
+// build sm90_gemms_usable fails the test instead).
+#define SKIP_WITHOUT_SM90()                                                                                \
+  do {                                                                                                     \
+    SKIP_WITHOUT_GPU();                                                                                    \
+    std::string why_;                                                                                      \
+    if (!::sixbit::gpu_test::sm90_gemms_usable(&why_)) GTEST_SKIP() << "the wgmma GEMMs need Hopper: " << why_; \
+  } while (0)
+
 // A small bias with both signs and a few distinct values, for the GEMM epilogues (bias[n] = 0.01 * (n % 13) - 0.05).
 inline std::vector<float> test_bias(int64_t n) {
   std::vector<float> bias(static_cast<size_t>(n));
