@@ -25,8 +25,9 @@
 //
 // Cost per output and block: one FADD (plus the block's share of one wgmma), against two or three fp32 instructions
 // of the IMMA kernel (gemm_exact_tiled.cuh: integer MMA, then convert and multiply by the scales). The products of one
-// block come out of the tensor cores in 64-column quarters (m64n64k16, 32 registers) so that two of them fit beside
-// the 128 running sums: one quarter's wgmma runs while the CUDA cores add the previous one.
+// block come out of the tensor cores in 32-column slices (m64n32k16, 16 registers), four sets of them beside the 128
+// running sums: three wgmmas stay in flight while the CUDA cores add the oldest. On the H100 the additions and the
+// MMAs barely overlap, which is what bounds these kernels (0.54x / 0.43x bf16; docs/perf-h100.md).
 #pragma once
 
 #include "cuda/gemm_sm90.cuh"
