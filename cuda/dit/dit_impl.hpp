@@ -50,7 +50,10 @@ struct CudaDitOps::Impl {
   bool w8a8_on_sm90(int64_t K);
   bool w4a8_on_sm90(int64_t K);
   bool w4a4_on_sm90(int64_t K);                    // kVerify only (kFast runs W4A4 through cuBLASLt)
-  void* exact_w_workspace(int64_t out, int64_t K);  // kVerify: the block-exact kernels' W, per call
+  // The one scratch buffer for a weight dequantized per call (w_dequant, grown on demand): `bytes` of it; the register-A
+  // wgmma kernels' W workspace (out x fast_sm90_padded_k(K) 16-bit values) in it.
+  void* w_scratch(size_t bytes);
+  void* sm90_w_scratch(int64_t out, int64_t K) { return w_scratch(size_t(out * fast_sm90_padded_k(K)) * 2); }
   int gelu_epilogue = -1;  // -1 unknown, 0 off, 1 on (cuBLASLt GELU is the tanh form: probed once)
 
   // Host-visible results (pinned) for diff_norms.

@@ -297,6 +297,10 @@ bool CudaDitOps::Impl::w4a8_on_sm90(int64_t K) {
 bool CudaDitOps::Impl::w4a4_on_sm90(int64_t K) {  // 16-byte packed rows for the kernel's TMA: K % 32 == 0
   return on_sm90(opt, K, w4a4_gemm_in_use, "sm90-wgmma-exact", "tiled-exact", 32);
 }
+void* CudaDitOps::Impl::w_scratch(size_t bytes) {
+  if (bytes > w_dequant_bytes) w_dequant = arena.alloc(bytes, MemCategory::kWorkspace), w_dequant_bytes = bytes;
+  return w_dequant.get();
+}
 MemoryReport CudaDitOps::memory() const { return impl_->arena.report(); }
 void CudaDitOps::reset_peaks() { impl_->arena.reset_peaks(); }
 void CudaDitOps::synchronize() const { SIXBIT_CUDA_CHECK(cudaStreamSynchronize(impl_->stream)); }

@@ -136,26 +136,24 @@ Mat CudaDitOps::Impl::f_linear(const Mat& xm, const float* w, int64_t out, const
       weight_bias(e, bias, false);
       if (w4a8_on_sm90(K)) {  // int8 codes straight into the fused kernel; (acc * sa) * Gw + bias in its epilogue, fp32 out
         operand_i8(*x, false);
-        const size_t need = size_t(out * fast_sm90_padded_k(K)) * 2;  // W dequantized per call into the kernel's K order
-        if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+        void* w_sm90 = sm90_w_scratch(out, K);  // W dequantized per call into the kernel's K order
         Buffer yf = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
         Prof pr(this, kProfGemm);  // the weight's dequantization included
         gemm_w4a8_fast_sm90(dit::ptr<int8_t>(x->op_i8), dit::ptr<float>(x->op_i8_scales), dit::ptr<uint8_t>(e.nvfp4_packed),
-                            dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, dit::ptr<float>(e.bias_f32), dit::ptr<float>(yf), w_dequant.get(), M,
-                            out, K, stream);
+                            dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, dit::ptr<float>(e.bias_f32), dit::ptr<float>(yf), w_sm90, M, out, K,
+                            stream);
         y->src.kind = RowSrc::kF32, y->src.buf = yf;
         break;
       }
       operand_i8(*x, true);
-      const size_t need = size_t(out * K) * 2;
-      if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+      void* w_bf16 = w_scratch(size_t(out * K) * 2);
       {
         Prof pq(this, kProfQuant);
-        nvfp4_dequantize_bf16(dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales), out, K, w_dequant.get(), stream);
+        nvfp4_dequantize_bf16(dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales), out, K, w_bf16, stream);
       }
       Buffer acc = arena.alloc(size_t(M * out) * sizeof(float), MemCategory::kActivation);
       dit::LtArgs g;
-      g.kind = dit::LtKind::kBf16ToF32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8bf16.get(), g.w = w_dequant.get(), g.y = acc.get();
+      g.kind = dit::LtKind::kBf16ToF32, g.M = M, g.N = out, g.K = K, g.x = x->op_i8bf16.get(), g.w = w_bf16, g.y = acc.get();
       Prof pr(this, kProfGemm);
       lt->run(g, stream);
       // Codes and dequantized weights hold true values (not half units), so alpha is Gw itself.

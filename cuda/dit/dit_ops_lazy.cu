@@ -33,11 +33,10 @@ void CudaDitOps::Impl::run_gemm(DevTensor& t) {
   a.kind = dit::LtKind::kBf16ToBf16, a.M = g->M, a.N = g->N, a.K = g->K, a.x = g->a.get(), a.y = out.get();
   a.bias = g->w->bias_bf16.get(), a.gelu = g->gelu;
   if (g->nvfp4) {
-    const size_t need = size_t(g->N * g->K) * 2;
-    if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
+    void* w_bf16 = w_scratch(size_t(g->N * g->K) * 2);
     Prof pq(this, kProfQuant);
-    nvfp4_dequantize_bf16(dit::ptr<uint8_t>(g->w->nvfp4_packed), dit::ptr<uint8_t>(g->w->nvfp4_scales), g->N, g->K, w_dequant.get(), stream);
-    a.w = w_dequant.get(), a.alpha_dev = dit::ptr<float>(g->alpha_dev);
+    nvfp4_dequantize_bf16(dit::ptr<uint8_t>(g->w->nvfp4_packed), dit::ptr<uint8_t>(g->w->nvfp4_scales), g->N, g->K, w_bf16, stream);
+    a.w = w_bf16, a.alpha_dev = dit::ptr<float>(g->alpha_dev);
   } else {
     a.w = g->w->bf16.get();
   }

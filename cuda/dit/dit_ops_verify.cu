@@ -23,13 +23,6 @@ namespace {
 float* f32(const TensorPtr& t) { return dit::ptr<float>(t->buf); }
 }  // namespace
 
-// The block-exact wgmma kernels' W workspace (out x padded K, 16-bit), the fast path's shared scratch, grown on demand.
-void* CudaDitOps::Impl::exact_w_workspace(int64_t out, int64_t K) {
-  const size_t need = size_t(out * fast_sm90_padded_k(K)) * 2;
-  if (need > w_dequant_bytes) w_dequant = arena.alloc(need, MemCategory::kWorkspace), w_dequant_bytes = need;
-  return w_dequant.get();
-}
-
 Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const float* bias, const model::LayerId& id) {
   TensorPtr x = tensor(xm, "linear");
   const int64_t M = x->rows, K = x->cols;
@@ -75,7 +68,7 @@ Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const
       weight_nvfp4(e, w);
       if (w4a8_on_sm90(K)) {  // the block-exact wgmma kernel; W put in its order and units per call (workspace)
         gemm_w4a8_exact_sm90(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
-                             e.nvfp4_global_decode, b, f32(y), exact_w_workspace(out, K), M, out, K, stream);
+                             e.nvfp4_global_decode, b, f32(y), sm90_w_scratch(out, K), M, out, K, stream);
       } else {
         gemm_w4a8_exact(dit::ptr<int8_t>(codes), dit::ptr<float>(scales), dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
                         e.nvfp4_global_decode, b, f32(y), M, out, K, stream);
@@ -88,7 +81,7 @@ Mat CudaDitOps::Impl::v_linear(const Mat& xm, const float* w, int64_t out, const
     const float ga = quant::nvfp4_global_scales(opt.recipe, host[0]).decode;
     if (w4a4_on_sm90(K)) {  // the block-exact wgmma kernel (K % 32 == 0)
       gemm_w4a4_exact_sm90(dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), ga, dit::ptr<uint8_t>(e.nvfp4_packed),
-                           dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, b, f32(y), exact_w_workspace(out, K), M, out, K, stream);
+                           dit::ptr<uint8_t>(e.nvfp4_scales), e.nvfp4_global_decode, b, f32(y), sm90_w_scratch(out, K), M, out, K, stream);
     } else {
       gemm_w4a4_exact(dit::ptr<uint8_t>(packed), dit::ptr<uint8_t>(scales), ga, dit::ptr<uint8_t>(e.nvfp4_packed), dit::ptr<uint8_t>(e.nvfp4_scales),
                       e.nvfp4_global_decode, b, f32(y), M, out, K, stream);

@@ -142,15 +142,6 @@ std::vector<float> emulate(Type t, const Operands& o, bool with_bias) {
   return y;
 }
 
-// Index of the first differing bit pattern, or -1.
-template <typename T>
-int64_t first_mismatch(const std::vector<T>& got, const std::vector<T>& ref) {
-  if (got.size() != ref.size()) return 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    if (std::memcmp(&got[i], &ref[i], sizeof(T)) != 0) return static_cast<int64_t>(i);
-  return -1;
-}
-
 void check_type(Type t) {
   const char* name = t == Type::kW4A8 ? "W4A8" : "W4A4";
   int64_t nonzero = 0, compared = 0;

@@ -125,14 +125,6 @@ struct DeviceGemm {
   }
 };
 
-// Index of the first differing bit pattern, or -1.
-int64_t first_mismatch(const std::vector<float>& got, const std::vector<float>& ref) {
-  if (got.size() != ref.size()) return 0;
-  for (size_t i = 0; i < got.size(); ++i)
-    if (std::memcmp(&got[i], &ref[i], 4) != 0) return static_cast<int64_t>(i);
-  return -1;
-}
-
 #define EXPECT_SAME_BITS(got, ref, what)                                                                                          \
   do {                                                                                                                            \
     const int64_t i_ = first_mismatch(got, ref);                                                                                  \

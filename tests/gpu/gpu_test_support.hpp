@@ -181,8 +181,15 @@ inline std::vector<uint16_t> bf16_bits_of(const std::vector<float>& v) {
   return out;
 }
 
-inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+// Index of the first element whose bit pattern differs (0 when the sizes differ), or -1.
+template <typename T>
+int64_t first_mismatch(const std::vector<T>& got, const std::vector<T>& ref) {
+  if (got.size() != ref.size()) return 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::memcmp(&got[i], &ref[i], sizeof(T)) != 0) return static_cast<int64_t>(i);
+  return -1;
 }
+
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) { return first_mismatch(a, b) == -1; }
 
 }  // namespace sixbit::gpu_test
