@@ -113,9 +113,9 @@ void gemm_w4a8_fast_sm90(const int8_t* a, const float* sa, const uint8_t* w_pack
 // the fast kernels' layout), N * fast_sm90_padded_k(K) 16-bit values; a call with w_packed writes it, nullptr reuses
 // it. W4A4: K a multiple of 32 (else gemm_w4a4_exact). Hopper only (sm90_gemm_supported), like the fast kernels.
 void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
-                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+                          const float* bias, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
-                          const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
+                          const float* bias, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream);
 void gemm_w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
                           float w_global_decode, const float* bias, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K,
                           cudaStream_t stream);

@@ -277,10 +277,10 @@ void w8a8_sm90(const int8_t* a, const float* sa, const int8_t* w, const float* s
 template <class Op, typename OutT>
 void w4a8_sm90(const char* what, const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float alpha, const float* bias,
                OutT* y, void* w_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  SIXBIT_CHECK(sa != nullptr && w_workspace != nullptr, what, ": the row scales sa and the bf16 W workspace are required");
+  SIXBIT_CHECK(sa != nullptr && w_workspace != nullptr, what, ": the row scales sa and the 16-bit W workspace are required");
   const std::optional<Sm90Store> st = check_sm90_call(what, a, w_workspace, y, M, N, K);
   if (!st) return;  // (an empty call does not dequantize W either)
-  prepare_w_sm90_order<Op, false>(what, w_packed, w_scales, N, K, w_workspace, stream);
+  prepare_w_sm90_order<Op, Op::kWFp16>(what, w_packed, w_scales, N, K, w_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.row_scale = sa, ep.bias = bias, ep.alpha = alpha;
   gemm_sm90<Op>(a, w_workspace, ep, {}, y, M, N, K, *st, stream);
@@ -296,11 +296,12 @@ void w4a4_sm90(const char* what, const char* other, const uint8_t* a_packed, con
   SIXBIT_CHECK(K % 32 == 0, what, ": K = ", K, " is not a multiple of 32 (the packed A rows must be 16-byte units for TMA); use ", other);
   const std::optional<Sm90Store> st = check_sm90_call(what, a_packed, w_workspace, y, M, N, K);
   if (!st) return;
-  prepare_w_sm90_order<Op, true>(what, w_packed, w_scales, N, K, w_workspace, stream);
+  prepare_w_sm90_order<Op, Op::kWFp16>(what, w_packed, w_scales, N, K, w_workspace, stream);
   sm90::EpilogueArgs ep;
   ep.alpha = alpha, ep.alpha_dev = alpha_dev, ep.bias = bias;
   sm90::MainloopArgs ml;
   ml.a_scales = a_scales, ml.a_scale_stride = K / 16;
+  ml.a_scale_words = reinterpret_cast<uintptr_t>(a_scales) % 4 == 0 && (K / 16) % 4 == 0;
   gemm_sm90<Op>(a_packed, w_workspace, ep, ml, y, M, N, K, *st, stream);
 }
 
@@ -407,12 +408,12 @@ void gemm_w4a4_fast_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float
 }
 
 void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
-                          const float* bias, float* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+                          const float* bias, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_f16_workspace, M, N, K, stream);
 }
 void gemm_w4a8_exact_sm90(const int8_t* a, const float* sa, const uint8_t* w_packed, const uint8_t* w_scales, float w_global_decode,
-                          const float* bias, __nv_bfloat16* y, void* w_bf16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
-  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_bf16_workspace, M, N, K, stream);
+                          const float* bias, __nv_bfloat16* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K, cudaStream_t stream) {
+  w4a8_exact_sm90(a, sa, w_packed, w_scales, w_global_decode, bias, y, w_f16_workspace, M, N, K, stream);
 }
 void gemm_w4a4_exact_sm90(const uint8_t* a_packed, const uint8_t* a_scales, float a_global_decode, const uint8_t* w_packed, const uint8_t* w_scales,
                           float w_global_decode, const float* bias, float* y, void* w_f16_workspace, int64_t M, int64_t N, int64_t K,

@@ -75,6 +75,8 @@ struct W8A8Sm90 {
 struct MainloopArgs {
   const uint8_t* a_scales = nullptr;
   int64_t a_scale_stride = 0;  // K / 16
+  bool a_scale_words = false;  // every row's 4 scales of a K block form one aligned 32-bit word (a_scales 4-byte
+                               // aligned, K % 64 == 0): the block-exact W4A4 recipe then loads them as one word
 };
 
 // The register-A recipes' K order: A stays in memory order, and each consumer thread reads its own contiguous part of
@@ -103,6 +105,7 @@ struct W4A8FastSm90 {
   static constexpr int kARowBytes = 64;
   static constexpr int kAThreadBytes = kARowBytes / 4;  // the offset of thread t's part of a row: t * kAThreadBytes
   static constexpr float kWUnit = 1.0f;                 // the W workspace holds e2m1 * sw (real units)
+  static constexpr bool kWFp16 = false;                 // ... in bf16
   __host__ __device__ static constexpr int k_source(int kp) { return register_a_k_source(kp); }
   static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 64 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;   // bf16 W (permuted K, see above): TMA box 256 rows x 128 bytes, 128-byte swizzle
@@ -138,6 +141,7 @@ struct W4A4FastSm90 {
   static constexpr int kARowBytes = 32;
   static constexpr int kAThreadBytes = kARowBytes / 4;
   static constexpr float kWUnit = 1.0f;
+  static constexpr bool kWFp16 = true;
   __host__ __device__ static constexpr int k_source(int kp) { return register_a_k_source(kp); }
   static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 32 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;

@@ -248,16 +248,10 @@ __device__ __forceinline__ void wgmma_m64n256k16_f32_f16_f16_rs(float (&d)[128],
 #define SIXBIT_WGMMA_D16_TEXT "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
 #define SIXBIT_WGMMA_D16(C) SIXBIT_WGMMA_D8(C, 0), SIXBIT_WGMMA_D8(C, 8)
 
-// D[64 x 32] (f32) (+)= A[64 x 16] (bf16 / fp16 from registers, the fragment layout above) * B[32 x 16]^T (K-major in
+// D[64 x 32] (f32) (+)= A[64 x 16] (fp16 from registers, the fragment layout above) * B[32 x 16]^T (K-major in
 // shared memory, 128-byte swizzle): the block-exact kernels' one-block products (gemm_sm90_exact.cuh), always with
 // scale_d = 0 there. D's layout is that of 32 consecutive columns of the m64n256 form: d[i] = its d[16 e + i] for the
 // eighth e the descriptor points at.
-__device__ __forceinline__ void wgmma_m64n32k16_f32_bf16_bf16_rs(float (&d)[16], const uint32_t (&a)[4], uint64_t desc_b, int32_t scale_d) {
-  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %21, 0;\n wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 " SIXBIT_WGMMA_D16_TEXT
-               ", {%16, %17, %18, %19}, %20, p, 1, 1, 0;\n}\n"
-               : SIXBIT_WGMMA_D16("+f")
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d));
-}
 __device__ __forceinline__ void wgmma_m64n32k16_f32_f16_f16_rs(float (&d)[16], const uint32_t (&a)[4], uint64_t desc_b, int32_t scale_d) {
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %21, 0;\n wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 " SIXBIT_WGMMA_D16_TEXT
                ", {%16, %17, %18, %19}, %20, p, 1, 1, 0;\n}\n"

@@ -35,12 +35,14 @@ struct SweepResult {
 // relying on the GPU's canonical NaNs) on x_i * f, lane i a bijection of the pattern, against the scalar codec and
 // cuda_fp4.h on the same products (f is a kernel argument, so the product is a real multiply and NaN inputs come out
 // of it canonical, as in the kernels); `ours` is lane 0's code when all 16 bits agree with both, else 0xFF.
-// 4: the W4A8 kernel's int8 -> bf16 conversion (cuda::int8x4_to_bf16x2, byte permutes and an FADD) on the pattern as
-// four int8, against cuda_bf16.h's __float2bfloat16_rn of each byte's value; `ours` is byte 0 when all four agree.
+// 4: the W4A8 kernels' int8 -> bf16 and int8 -> fp16 conversions (cuda::int8x4_to_bf16x2: byte permutes and an FADD;
+// int8x4_to_f16x2: a byte permute and an HADD2 per pair) on the pattern as four int8, against cuda_bf16.h's
+// __float2bfloat16_rn and cuda_fp16.h's __float2half_rn of each byte's value; `ours` is byte 0 when all agree.
 // 5: the W4A4 kernel's NVFP4 -> fp16 decode (cuda::e2m1x8_to_e4m3_pairs, ue4m3_to_f16x2_times_2p6,
-// e4m3_pairs_to_f16x2_scaled) on the pattern as eight E2M1 codes with a block scale byte 0..126 that varies with the
-// pattern, against cuda_fp4.h x cuda_fp8.h (each value and the scale as fp16, their product rounded to fp16: exact);
-// `ours` is code 0 when all eight agree.
+// e4m3_pairs_to_f16x2_scaled, and the exact kernel's e4m3_pairs_to_f16x2_scaled_by_half) on the pattern as eight E2M1 codes with a block scale byte 0..126 that varies with the
+// pattern, against cuda_fp4.h x cuda_fp8.h (each value and the scale as fp16, their product rounded to fp16: exact),
+// and the two-byte scale decode (ue4m3x2_to_f16x2_times_2p6) on the pattern's top 16 bits against cuda_fp8.h times 64;
+// `ours` is code 0 when all agree.
 template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 to 5: see above
 __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
@@ -64,12 +66,15 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
       cuda = static_cast<uint8_t>(oracle & 0xFu);
     } else if constexpr (kFormat == 4) {
       const uint32_t w = static_cast<uint32_t>(i);
-      uint32_t pair[2];
+      uint32_t pair[2], half_pair[2];
       cuda::int8x4_to_bf16x2(w, pair[0], pair[1]);
+      cuda::int8x4_to_f16x2(w, half_pair[0], half_pair[1]);
       bool same = true;
       for (int l = 0; l < 4; ++l) {
-        const __nv_bfloat16 b = __float2bfloat16_rn(static_cast<float>(static_cast<int8_t>(w >> (8 * l))));
+        const float v = static_cast<float>(static_cast<int8_t>(w >> (8 * l)));
+        const __nv_bfloat16 b = __float2bfloat16_rn(v);
         same = same && static_cast<uint16_t>(pair[l / 2] >> (16 * (l % 2))) == *reinterpret_cast<const uint16_t*>(&b);
+        same = same && static_cast<uint16_t>(half_pair[l / 2] >> (16 * (l % 2))) == __half_as_ushort(__float2half_rn(v));
       }
       cuda = static_cast<uint8_t>(w);
       ours = same ? cuda : static_cast<uint8_t>(~cuda);
@@ -80,12 +85,25 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
       const uint32_t s2p6 = cuda::ue4m3_to_f16x2_times_2p6(scale);
       cuda::e4m3_pairs_to_f16x2_scaled(pairs[0], s2p6, f16[0], f16[1]);
       cuda::e4m3_pairs_to_f16x2_scaled(pairs[1], s2p6, f16[2], f16[3]);
+      // The exact kernel's form: the scale in one half of a decoded pair (the other half another scale), same bits.
+      const uint32_t other = (scale * 7u + 3u) % 127u;
+      uint32_t by_half[4];
+      cuda::e4m3_pairs_to_f16x2_scaled_by_half<0>(pairs[0], cuda::ue4m3x2_to_f16x2_times_2p6(scale | other << 8), by_half[0], by_half[1]);
+      cuda::e4m3_pairs_to_f16x2_scaled_by_half<1>(pairs[1], cuda::ue4m3x2_to_f16x2_times_2p6(other | scale << 8), by_half[2], by_half[3]);
       const float s = __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(scale), __NV_E4M3)));
       bool same = true;
       for (int l = 0; l < 8; ++l) {
         const auto code = static_cast<__nv_fp4_storage_t>((w >> (4 * l)) & 0xFu);
         const __half want = __float2half_rn(__half2float(__half(__nv_cvt_fp4_to_halfraw(code, __NV_E2M1))) * s);
-        same = same && static_cast<uint16_t>(f16[l / 2] >> (16 * (l % 2))) == __half_as_ushort(want);
+        same = same && static_cast<uint16_t>(f16[l / 2] >> (16 * (l % 2))) == __half_as_ushort(want) && by_half[l / 2] == f16[l / 2];
+      }
+      // The two-byte scale decode (the exact W4A4 kernel's, once per K block) on the pattern's top 16 bits: every
+      // pair, sign bits set or not, many times over; NaN bytes (0x7F / 0xFF) left out as above.
+      const uint32_t two = w >> 16, s2 = cuda::ue4m3x2_to_f16x2_times_2p6(two);
+      for (int h = 0; h < 2; ++h) {
+        const uint32_t b = (two >> (8 * h)) & 0x7Fu;
+        const __half want = __float2half_rn(64.0f * __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(b), __NV_E4M3))));
+        same = same && (b == 0x7Fu || static_cast<uint16_t>(s2 >> (16 * h)) == __half_as_ushort(want));
       }
       cuda = static_cast<uint8_t>(w & 0xFu);
       ours = same ? cuda : static_cast<uint8_t>(~cuda);
@@ -148,7 +166,7 @@ TEST(GpuCodecExhaustive, E2M1Encode4ScaledMatchesScalarCodecAndCudaFp4InEveryLan
   for (const float f : {1.0f, 0.37f}) expect_clean_sweep(sweep_all_fp32<3>(f), 16, "all 16 codes in lane 0", "f = " + std::to_string(f) + ": ");
 }
 
-TEST(GpuCodecExhaustive, Int8x4ToBf16x2MatchesCudaBf16OnAllWords) {
+TEST(GpuCodecExhaustive, Int8x4ToBf16x2AndF16x2MatchCudaOnAllWords) {
   SKIP_WITHOUT_GPU();
   expect_clean_sweep(sweep_all_fp32<4>(), 256, "every int8 value in byte 0");
 }
