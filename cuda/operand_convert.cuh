@@ -1,9 +1,9 @@
 // sixbit/cuda/operand_convert.cuh: exact register-level conversions of quantized GEMM operands into the 16-bit
 // values tensor cores take, for the Hopper kernels that build wgmma A fragments in registers (gemm_sm90.cuh):
-// int8 -> bf16 or fp16 (W4A8) and NVFP4 (E2M1 codes x an E4M3 block scale) -> fp16 (W4A4). All are exact: every int8 is a
-// bf16 and an fp16, and an E2M1 value times a UE4M3 scale has at most 6 significant bits within [2^-10, 2688], inside fp16's
-// normal range. Checked on all 2^32 input words against cuda_bf16.h / cuda_fp16.h / cuda_fp4.h x cuda_fp8.h in
-// tests/gpu/gpu_codec_exhaustive.cu. Device only; the NVFP4 form needs sm_89+ (cvt from e4m3x2).
+// int8 -> bf16 or fp16 (W4A8) and NVFP4 (E2M1 codes x an E4M3 block scale) -> fp16 (W4A4). All are exact: every int8
+// is a bf16 and an fp16, and an E2M1 value times a UE4M3 scale has at most 6 significant bits within [2^-10, 2688],
+// inside fp16's normal range. Checked on all 2^32 input words against cuda_bf16.h / cuda_fp16.h / cuda_fp4.h x
+// cuda_fp8.h in tests/gpu/gpu_codec_exhaustive.cu. Device only; the NVFP4 forms need sm_89+ (cvt from e4m3x2).
 #pragma once
 
 #include <cstdint>

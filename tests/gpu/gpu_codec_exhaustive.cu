@@ -38,11 +38,11 @@ struct SweepResult {
 // 4: the W4A8 kernels' int8 -> bf16 and int8 -> fp16 conversions (cuda::int8x4_to_bf16x2: byte permutes and an FADD;
 // int8x4_to_f16x2: a byte permute and an HADD2 per pair) on the pattern as four int8, against cuda_bf16.h's
 // __float2bfloat16_rn and cuda_fp16.h's __float2half_rn of each byte's value; `ours` is byte 0 when all agree.
-// 5: the W4A4 kernel's NVFP4 -> fp16 decode (cuda::e2m1x8_to_e4m3_pairs, ue4m3_to_f16x2_times_2p6,
-// e4m3_pairs_to_f16x2_scaled, and the exact kernel's e4m3_pairs_to_f16x2_scaled_by_half) on the pattern as eight E2M1 codes with a block scale byte 0..126 that varies with the
-// pattern, against cuda_fp4.h x cuda_fp8.h (each value and the scale as fp16, their product rounded to fp16: exact),
-// and the two-byte scale decode (ue4m3x2_to_f16x2_times_2p6) on the pattern's top 16 bits against cuda_fp8.h times 64;
-// `ours` is code 0 when all agree.
+// 5: the W4A4 kernels' NVFP4 -> fp16 decodes (cuda::e2m1x8_to_e4m3_pairs, ue4m3_to_f16x2_times_2p6,
+// e4m3_pairs_to_f16x2_scaled; the exact kernel's e4m3_pairs_to_f16x2_scaled_by_half) on the pattern as eight E2M1 codes
+// with a block scale byte 0..126 that varies with the pattern, against cuda_fp4.h x cuda_fp8.h (each value and the
+// scale as fp16, their product rounded to fp16: exact), and the two-byte scale decode (ue4m3x2_to_f16x2_times_2p6) on
+// the pattern's top 16 bits against cuda_fp8.h times 64; `ours` is code 0 when all agree.
 template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 to 5: see above
 __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
