@@ -9,7 +9,8 @@
 #             summarizes each row over the runs (scripts/qbench_summary.py)
 #   sass      cuobjdump of the NVFP4 quantize kernels (te; fp32 and bf16 input) with an opcode histogram
 #   profile   ncu (speed of light, occupancy, warp stall reasons) on one launch each of the NVFP4 quantize, INT8
-#             per-row and tiled exact W4A4 kernels inside cuda_bench: the evidence for docs/perf-h100.md's bounds
+#             per-row and tiled exact W4A4 kernels inside cuda_bench: the evidence for docs/perf-h100.md's bounds;
+#             NCU_KERNELS="name:launch-skip ..." picks others, NCU_SOURCE=1 adds the per-instruction source view
 #   peer      experiments/torch_peer.py (PyTorch eager bf16 peer, best SDPA backend) on wan2.1-1.3b
 #   bench     build*/cuda/dit_e2e_bench on wan2.1-1.3b (480p, 81 frames) with the peer's JSON, attention bench
 #   bench14   the same for wan2.1-14b (bf16 and dynamic 6-bit; peer too): memory and time per step
@@ -159,11 +160,22 @@ if has profile; then
   # launch-skip 1: the first quantize launch of cuda_bench is the weight (1536 x 1536), the second the M = 32760 input
   # NCU_KERNELS="name:launch-skip ..." picks others; NCU_ARGS="--kernel-name-base mangled" matches template arguments
   # (e.g. NCU_KERNELS="W8A8Sm90EfE:0": gemm_sm90_kernel<W8A8Sm90, float>).
+  # NCU_SOURCE=1 also collects SourceCounters and digests the source view (stall samples and executions per SASS
+  # instruction; scripts/ncu_source_digest.py) into ncu-source.txt, the head of each digest into the summary.
   for k in ${NCU_KERNELS:-nvfp4_quantize_kernel:1 int8_quantize_rows_regs_kernel:1 gemm_exact_tiled_kernel:0}; do
+    SRC_ARGS=(); [ -n "${NCU_SOURCE:-}" ] && SRC_ARGS=(--section SourceCounters -o /tmp/ncu-one -f)
     timeout ${T_PROFILE:-150} ncu ${NCU_ARGS:-} --kernel-name "regex:${k%:*}" --launch-skip "${k#*:}" --launch-count 1 --section SpeedOfLight --section Occupancy \
-      --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section LaunchStats \
+      --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section LaunchStats "${SRC_ARGS[@]}" \
       "$BIN_QB" >>"$OUT/ncu.txt" 2>&1
     note "ncu ${k%:*}: rc=$?"
+    if [ -n "${NCU_SOURCE:-}" ] && [ -f /tmp/ncu-one.ncu-rep ]; then
+      ncu --import /tmp/ncu-one.ncu-rep --page details >>"$OUT/ncu.txt" 2>&1
+      ncu --import /tmp/ncu-one.ncu-rep --page source --print-source sass --csv >/tmp/ncu-one.csv 2>&1
+      echo "== ${k}" >>"$OUT/ncu-source.txt"
+      python3 scripts/ncu_source_digest.py /tmp/ncu-one.csv --top 25 >>"$OUT/ncu-source.txt" 2>&1
+      python3 scripts/ncu_source_digest.py /tmp/ncu-one.csv --top 5 2>&1 | head -12 | sed "s|^|  |" >>"$SUMMARY"
+      rm -f /tmp/ncu-one.ncu-rep /tmp/ncu-one.csv
+    fi
   done
 fi
 
