@@ -146,25 +146,24 @@ struct W4A4FastSm90 {
   static constexpr int kABytes = kBM * kARowBytes;  // TMA box 128 rows x 32 bytes, not swizzled
   static constexpr int kWBytes = kBN * 128;
   struct ScaleRows {
-    const uint8_t *lo, *hi;  // the scale rows of rows g and g + 8; nullptr past M
+    const uint8_t *lo, *hi;  // the scale rows of rows g and g + 8 (row M - 1's past M)
   };
   struct Scales {
     uint32_t lo, hi;  // the scale bytes of rows g and g + 8 (0 past M or K: such codes are TMA zeros)
   };
   struct Rows {
     uint32_t lo[4], hi[4];  // E4M3 pairs (e2m1x8_to_e4m3_pairs) of each row's 16 codes: word j holds step j's 4 codes
-    uint32_t s_lo, s_hi;    // 2^6 x the scales, fp16x2
+    uint32_t s_lo, s_hi;    // 2^6 x the scales in the low halves, fp16x2
   };
+  // Rows past M read row M - 1's scales (no predicate per load): their outputs are never stored, and rows do not mix.
   __device__ static ScaleRows scale_rows(const MainloopArgs& ml, int64_t row, int64_t M) {
-    return {row < M ? ml.a_scales + row * ml.a_scale_stride : nullptr, row + 8 < M ? ml.a_scales + (row + 8) * ml.a_scale_stride : nullptr};
+    const int64_t lo = row < M ? row : M - 1, hi = row + 8 < M ? row + 8 : M - 1;
+    return {ml.a_scales + lo * ml.a_scale_stride, ml.a_scales + hi * ml.a_scale_stride};
   }
   __device__ static Scales load_scales(const MainloopArgs& ml, const ScaleRows& r, int kb, int t) {
     const int col = kb * 4 + t % 4;  // K / 16 < 2^31
     Scales s{0, 0};
-    if (col < ml.a_scale_stride) {
-      if (r.lo) s.lo = __ldg(r.lo + col);
-      if (r.hi) s.hi = __ldg(r.hi + col);
-    }
+    if (col < ml.a_scale_stride) s.lo = __ldg(r.lo + col), s.hi = __ldg(r.hi + col);
     return s;
   }
   __device__ static Rows load_rows(const uint8_t* bytes, const Scales& s) {
@@ -174,12 +173,12 @@ struct W4A4FastSm90 {
     e2m1x8_to_e4m3_pairs(lo.y, r.lo[2], r.lo[3]);
     e2m1x8_to_e4m3_pairs(hi.x, r.hi[0], r.hi[1]);
     e2m1x8_to_e4m3_pairs(hi.y, r.hi[2], r.hi[3]);
-    r.s_lo = ue4m3_to_f16x2_times_2p6(s.lo), r.s_hi = ue4m3_to_f16x2_times_2p6(s.hi);
+    r.s_lo = ue4m3x2_to_f16x2_times_2p6(s.lo), r.s_hi = ue4m3x2_to_f16x2_times_2p6(s.hi);
     return r;
   }
   __device__ static void fragment(const Rows& r, int j, uint32_t (&f)[4]) {
-    e4m3_pairs_to_f16x2_scaled(r.lo[j], r.s_lo, f[0], f[2]);
-    e4m3_pairs_to_f16x2_scaled(r.hi[j], r.s_hi, f[1], f[3]);
+    e4m3_pairs_to_f16x2_scaled<0>(r.lo[j], r.s_lo, f[0], f[2]);
+    e4m3_pairs_to_f16x2_scaled<0>(r.hi[j], r.s_hi, f[1], f[3]);
   }
   __device__ static void mma_k16(float (&acc)[128], const uint32_t (&f)[4], uint64_t desc_w) { wgmma_m64n256k16_f32_f16_f16_rs(acc, f, desc_w, 1); }
   __device__ static float value(float acc, float, float, float alpha) { return __fmul_rn(acc, alpha); }

@@ -90,11 +90,6 @@ struct W4A4ExactSm90 : W4A4FastSm90 {
     uint32_t lo[2], hi[2];        // codes 4t .. 4t+3 of blocks (0, 1) and (2, 3) of rows g and g + 8 (16 bits per block)
     uint32_t s_lo[2], s_hi[2];    // 2^6 x the rows' scales of blocks (0, 1) and (2, 3), fp16x2 (decoded once per K block)
   };
-  // Rows past M read row M - 1's scales (no predicate per load): their outputs are never stored, and rows do not mix.
-  __device__ static ScaleRows scale_rows(const MainloopArgs& ml, int64_t row, int64_t M) {
-    const int64_t lo = row < M ? row : M - 1, hi = row + 8 < M ? row + 8 : M - 1;
-    return {ml.a_scales + lo * ml.a_scale_stride, ml.a_scales + hi * ml.a_scale_stride};
-  }
   // The 4 scale bytes of each row for K block kb (blocks 4 kb .. 4 kb + 3). Where they form an aligned word (K % 64 ==
   // 0), one load per row whose value nothing reads until the K block two ahead (ScalePrefetch): profiled, the byte
   // loads below, combined as soon as they land, stalled every K block on their latency and took 16% of the stall
@@ -128,11 +123,11 @@ struct W4A4ExactSm90 : W4A4FastSm90 {
     e2m1x8_to_e4m3_pairs(r.lo[j / 2], lo01, lo23);
     e2m1x8_to_e4m3_pairs(r.hi[j / 2], hi01, hi23);
     if (j % 2 == 0) {  // scale j is half j % 2 of s_lo[j / 2] / s_hi[j / 2]
-      e4m3_pairs_to_f16x2_scaled_by_half<0>(lo01, r.s_lo[j / 2], f[0], f[2]);
-      e4m3_pairs_to_f16x2_scaled_by_half<0>(hi01, r.s_hi[j / 2], f[1], f[3]);
+      e4m3_pairs_to_f16x2_scaled<0>(lo01, r.s_lo[j / 2], f[0], f[2]);
+      e4m3_pairs_to_f16x2_scaled<0>(hi01, r.s_hi[j / 2], f[1], f[3]);
     } else {
-      e4m3_pairs_to_f16x2_scaled_by_half<1>(lo23, r.s_lo[j / 2], f[0], f[2]);
-      e4m3_pairs_to_f16x2_scaled_by_half<1>(hi23, r.s_hi[j / 2], f[1], f[3]);
+      e4m3_pairs_to_f16x2_scaled<1>(lo23, r.s_lo[j / 2], f[0], f[2]);
+      e4m3_pairs_to_f16x2_scaled<1>(hi23, r.s_hi[j / 2], f[1], f[3]);
     }
   }
   __device__ static void mma_slice(float (&d)[16], const uint32_t (&f)[4], uint64_t desc_w) { wgmma_m64n32k16_f32_f16_f16_rs(d, f, desc_w, 0); }

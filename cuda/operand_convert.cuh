@@ -44,25 +44,12 @@ __device__ __forceinline__ void e2m1x8_to_e4m3_pairs(uint32_t w, uint32_t& p01, 
   p23 = __byte_perm(low_codes, high_codes, 0x7362);
 }
 
-// The E4M3 pairs in the two halves of `pairs` (from e2m1x8_to_e4m3_pairs) to fp16x2, times `scale_2p6`
-// (an fp16x2 holding 2^6 times the block scale in both halves): `lo` from the low pair, `hi` from the high one, each
-// the exact E2M1 value times the scale (the conversion is exact, and so is the product: see the file comment).
-__device__ __forceinline__ void e4m3_pairs_to_f16x2_scaled(uint32_t pairs, uint32_t scale_2p6, uint32_t& lo, uint32_t& hi) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-  asm("{\n .reg .b16 l, h;\n mov.b32 {l, h}, %2;\n cvt.rn.f16x2.e4m3x2 %0, l;\n cvt.rn.f16x2.e4m3x2 %1, h;\n"
-      " mul.rn.f16x2 %0, %0, %3;\n mul.rn.f16x2 %1, %1, %3;\n}\n"
-      : "=&r"(lo), "=&r"(hi)
-      : "r"(pairs), "r"(scale_2p6));
-#else
-  (void)pairs, (void)scale_2p6, lo = hi = 0;
-  __trap();  // no e4m3 convert before sm_89; nothing compiled for those calls this
-#endif
-}
-
-// e4m3_pairs_to_f16x2_scaled with the scale in half kHalf (0: low, 1: high) of `scales_2p6` (two blocks' scales
-// decoded at once): the broadcast is a half-select on HMUL2's operand, not an instruction of its own.
+// The E4M3 pairs in the two halves of `pairs` (from e2m1x8_to_e4m3_pairs) to fp16x2, times the scale in half kHalf
+// (0: low, 1: high) of `scales_2p6` (an fp16x2 of 2^6 times block scales, from ue4m3x2_to_f16x2_times_2p6): `lo` from
+// the low pair, `hi` from the high one, each the exact E2M1 value times the scale (the conversion is exact, and so is
+// the product: see the file comment). The broadcast of one half is HMUL2's half-select, not an instruction of its own.
 template <int kHalf>
-__device__ __forceinline__ void e4m3_pairs_to_f16x2_scaled_by_half(uint32_t pairs, uint32_t scales_2p6, uint32_t& lo, uint32_t& hi) {
+__device__ __forceinline__ void e4m3_pairs_to_f16x2_scaled(uint32_t pairs, uint32_t scales_2p6, uint32_t& lo, uint32_t& hi) {
   static_assert(kHalf == 0 || kHalf == 1);
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
   asm("{\n .reg .b16 l, h, s0, s1;\n .reg .b32 s;\n mov.b32 {l, h}, %2;\n mov.b32 {s0, s1}, %3;\n mov.b32 s, {s%4, s%4};\n"
@@ -71,13 +58,13 @@ __device__ __forceinline__ void e4m3_pairs_to_f16x2_scaled_by_half(uint32_t pair
       : "r"(pairs), "r"(scales_2p6), "n"(kHalf));
 #else
   (void)pairs, (void)scales_2p6, lo = hi = 0;
-  __trap();
+  __trap();  // no e4m3 convert before sm_89; nothing compiled for those calls this
 #endif
 }
 
 // Two UE4M3 block-scale bytes (the low 16 bits of `two_bytes`; sign bits ignored, as fmt::ue4m3_decode does) to the
-// fp16x2 (2^6 s0, 2^6 s1) that e4m3_pairs_to_f16x2_scaled multiplies by (after a broadcast of one half): exact (s has
-// at most 4 significant bits, 2^6 s <= 28672).
+// fp16x2 (2^6 s0, 2^6 s1) that e4m3_pairs_to_f16x2_scaled multiplies by: exact (s has at most 4 significant bits,
+// 2^6 s <= 28672). One byte (the fast kernel's one scale per row) gives (2^6 s, 0): use half 0.
 __device__ __forceinline__ uint32_t ue4m3x2_to_f16x2_times_2p6(uint32_t two_bytes) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
   const uint32_t pair = two_bytes & 0x7F7Fu;
@@ -90,8 +77,5 @@ __device__ __forceinline__ uint32_t ue4m3x2_to_f16x2_times_2p6(uint32_t two_byte
   return 0;
 #endif
 }
-
-// One UE4M3 block-scale byte to the fp16x2 (2^6 s, 2^6 s).
-__device__ __forceinline__ uint32_t ue4m3_to_f16x2_times_2p6(uint32_t scale_byte) { return ue4m3x2_to_f16x2_times_2p6((scale_byte & 0x7Fu) * 0x0101u); }
 
 }  // namespace sixbit::cuda

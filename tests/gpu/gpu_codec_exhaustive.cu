@@ -38,11 +38,12 @@ struct SweepResult {
 // 4: the W4A8 kernels' int8 -> bf16 and int8 -> fp16 conversions (cuda::int8x4_to_bf16x2: byte permutes and an FADD;
 // int8x4_to_f16x2: a byte permute and an HADD2 per pair) on the pattern as four int8, against cuda_bf16.h's
 // __float2bfloat16_rn and cuda_fp16.h's __float2half_rn of each byte's value; `ours` is byte 0 when all agree.
-// 5: the W4A4 kernels' NVFP4 -> fp16 decodes (cuda::e2m1x8_to_e4m3_pairs, ue4m3_to_f16x2_times_2p6,
-// e4m3_pairs_to_f16x2_scaled; the exact kernel's e4m3_pairs_to_f16x2_scaled_by_half) on the pattern as eight E2M1 codes
-// with a block scale byte 0..126 that varies with the pattern, against cuda_fp4.h x cuda_fp8.h (each value and the
-// scale as fp16, their product rounded to fp16: exact), and the two-byte scale decode (ue4m3x2_to_f16x2_times_2p6) on
-// the pattern's top 16 bits against cuda_fp8.h times 64; `ours` is code 0 when all agree.
+// 5: the W4A4 kernels' NVFP4 -> fp16 decode (cuda::e2m1x8_to_e4m3_pairs, ue4m3x2_to_f16x2_times_2p6,
+// e4m3_pairs_to_f16x2_scaled<half>) on the pattern as eight E2M1 codes with a block scale byte 0..126 that varies with
+// the pattern, in each of the forms the kernels use (the fast one: one scale byte, half 0; the exact one: the scale in
+// the low or the high half of a decoded pair, another scale beside it), against cuda_fp4.h x cuda_fp8.h (each value and
+// the scale as fp16, their product rounded to fp16: exact), and the two-byte scale decode on the pattern's top 16 bits
+// against cuda_fp8.h times 64; `ours` is code 0 when all agree.
 template <int kFormat>  // 0: E2M1, 1: E4M3 satfinite, 2: INT8 (inv_scale 1), 3 to 5: see above
 __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
   const uint64_t stride = uint64_t{gridDim.x} * blockDim.x;
@@ -80,22 +81,26 @@ __global__ void sweep_all_fp32_kernel(SweepResult* r, float f) {
       ours = same ? cuda : static_cast<uint8_t>(~cuda);
     } else if constexpr (kFormat == 5) {
       const uint32_t w = static_cast<uint32_t>(i), scale = (w * 2654435761u >> 16) % 127u;  // 0x7F (NaN) left out
-      uint32_t pairs[2], f16[4];
+      uint32_t pairs[2];
       cuda::e2m1x8_to_e4m3_pairs(w, pairs[0], pairs[1]);
-      const uint32_t s2p6 = cuda::ue4m3_to_f16x2_times_2p6(scale);
-      cuda::e4m3_pairs_to_f16x2_scaled(pairs[0], s2p6, f16[0], f16[1]);
-      cuda::e4m3_pairs_to_f16x2_scaled(pairs[1], s2p6, f16[2], f16[3]);
-      // The exact kernel's form: the scale in one half of a decoded pair (the other half another scale), same bits.
       const uint32_t other = (scale * 7u + 3u) % 127u;
-      uint32_t by_half[4];
-      cuda::e4m3_pairs_to_f16x2_scaled_by_half<0>(pairs[0], cuda::ue4m3x2_to_f16x2_times_2p6(scale | other << 8), by_half[0], by_half[1]);
-      cuda::e4m3_pairs_to_f16x2_scaled_by_half<1>(pairs[1], cuda::ue4m3x2_to_f16x2_times_2p6(other | scale << 8), by_half[2], by_half[3]);
+      uint32_t one_byte[4], low_half[4], high_half[4];
+      const uint32_t s_one = cuda::ue4m3x2_to_f16x2_times_2p6(scale), s_low = cuda::ue4m3x2_to_f16x2_times_2p6(scale | other << 8),
+                     s_high = cuda::ue4m3x2_to_f16x2_times_2p6(other | scale << 8);
+      for (int p = 0; p < 2; ++p) {
+        cuda::e4m3_pairs_to_f16x2_scaled<0>(pairs[p], s_one, one_byte[2 * p], one_byte[2 * p + 1]);
+        cuda::e4m3_pairs_to_f16x2_scaled<0>(pairs[p], s_low, low_half[2 * p], low_half[2 * p + 1]);
+        cuda::e4m3_pairs_to_f16x2_scaled<1>(pairs[p], s_high, high_half[2 * p], high_half[2 * p + 1]);
+      }
       const float s = __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(scale), __NV_E4M3)));
       bool same = true;
       for (int l = 0; l < 8; ++l) {
         const auto code = static_cast<__nv_fp4_storage_t>((w >> (4 * l)) & 0xFu);
         const __half want = __float2half_rn(__half2float(__half(__nv_cvt_fp4_to_halfraw(code, __NV_E2M1))) * s);
-        same = same && static_cast<uint16_t>(f16[l / 2] >> (16 * (l % 2))) == __half_as_ushort(want) && by_half[l / 2] == f16[l / 2];
+        const int shift = 16 * (l % 2);
+        same = same && static_cast<uint16_t>(one_byte[l / 2] >> shift) == __half_as_ushort(want) &&
+               static_cast<uint16_t>(low_half[l / 2] >> shift) == __half_as_ushort(want) &&
+               static_cast<uint16_t>(high_half[l / 2] >> shift) == __half_as_ushort(want);
       }
       // The two-byte scale decode (the exact W4A4 kernel's, once per K block) on the pattern's top 16 bits: every
       // pair, sign bits set or not, many times over; NaN bytes (0x7F / 0xFF) left out as above.
